@@ -1,0 +1,50 @@
+/** Size and modification time of one stored object. */
+export interface ObjectInfo {
+  /** Relative key with `/` separators, e.g. `chunks/ab/ab12…`. */
+  key: string;
+  size: number;
+  /** Last write time in ms since the epoch; GC compares it with its grace period. */
+  mtimeMs: number;
+}
+
+export interface BackendSpace {
+  capacityBytes: number;
+  freeBytes: number;
+}
+
+/**
+ * Where a repository keeps its objects (chunk files, manifests, markers). Keys are relative
+ * paths using `/`, made of `[A-Za-z0-9._-]` segments; the layout is docs/repository-format.md.
+ *
+ * Contract every implementation honours (and the conformance tests check):
+ * - `put` is atomic and durable: when it resolves, the object survives a crash, and readers
+ *   never see a partial object. Overwriting an existing key replaces it atomically.
+ * - `get` of a missing key rejects with RepositoryError `object_not_found`.
+ * - `delete` of a missing key succeeds (deleting is idempotent).
+ * - `list(prefix)` yields every object whose key starts with `prefix`, in no particular order;
+ *   objects written or deleted during the listing may or may not appear.
+ * - `recover` removes debris of interrupted writes older than `olderThanMs` (relative to
+ *   `now`); it never touches a completed object.
+ * Implementations hold no repository logic: hashing, compression and GC live above them.
+ */
+export interface RepositoryBackend {
+  put(key: string, data: Buffer | readonly Buffer[]): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  has(key: string): Promise<boolean>;
+  stat(key: string): Promise<ObjectInfo | null>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  recover(options: { now: number; olderThanMs: number }): Promise<{ removedTempFiles: number }>;
+  /** Capacity and free space of the underlying store, when it has such a notion. */
+  space(): Promise<BackendSpace | null>;
+}
+
+const KEY_RE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** Rejects keys that could escape the root (`..`, absolute paths, empty segments). */
+export function checkKey(key: string): string {
+  if (!KEY_RE.test(key) || key.split('/').some((s) => s === '.' || s === '..')) {
+    throw new TypeError(`invalid repository object key "${key}"`);
+  }
+  return key;
+}
