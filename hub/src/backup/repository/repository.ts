@@ -143,7 +143,9 @@ export class Repository {
       return { stored: false, storedBytes: 0 };
     }
     if (options.backupId !== undefined) this.pending.claimInMemory(options.backupId, digest);
-    return this.index.writeOnce(digest, async () => {
+    let mine = false;
+    const result = await this.index.writeOnce(digest, async () => {
+      mine = true;
       if (this.index.has(digest)) return { stored: false, storedBytes: 0 };
       const parts = encodeChunk(data, this.config.compression);
       const size = parts.reduce((n, b) => n + b.length, 0);
@@ -151,6 +153,8 @@ export class Repository {
       this.index.add(digest, size);
       return { stored: true, storedBytes: size };
     });
+    // Concurrent callers for one digest share one write; only the one that wrote reports it.
+    return mine ? result : { stored: false, storedBytes: 0 };
   }
 
   /** The chunk's data, decoded and re-hashed: `chunk_corrupt` when it does not match. */
@@ -178,11 +182,12 @@ export class Repository {
    */
   async writeSnapshot(manifest: SnapshotManifest): Promise<SnapshotSummary> {
     const m = parseManifest(manifest);
+    const digests = manifestDigests(m);
+    // Before any await: a sweep in progress must see these digests as referenced.
+    if (this.gcMarks) for (const d of digests) this.gcMarks.add(d);
     if (this.summaries.has(m.id) || (await this.backend.has(snapshotKey(m.id)))) {
       throw new RepositoryError('snapshot_exists', `snapshot ${m.id} already exists`, { snapshotId: m.id });
     }
-    const digests = manifestDigests(m);
-    if (this.gcMarks) for (const d of digests) this.gcMarks.add(d);
     const missing = [...digests].filter((d) => !this.index.has(d));
     if (missing.length > 0) {
       throw new RepositoryError(
