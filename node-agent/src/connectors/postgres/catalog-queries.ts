@@ -16,7 +16,7 @@ select n.nspname as schema, c.relname as table,
        pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) as sequence,
        col_description(c.oid, a.attnum) as comment,
        case when a.attcollation <> 0 and a.attcollation <> t.typcollation then co.collname end as collation,
-       (select array_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = a.atttypid) as enum_values
+       (select array_agg(e.enumlabel::text order by e.enumsortorder) from pg_enum e where e.enumtypid = a.atttypid) as enum_values
 from pg_attribute a
 join pg_class c on c.oid = a.attrelid
 join pg_namespace n on n.oid = c.relnamespace
@@ -29,10 +29,10 @@ order by 1, 2, 3`;
 
 export const CONSTRAINTS_SQL = `
 select n.nspname as schema, c.relname as table, con.conname as name, con.contype as type,
-       array(select a.attname from unnest(con.conkey) with ordinality k(num, ord)
+       array(select a.attname::text from unnest(con.conkey) with ordinality k(num, ord)
              join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num order by k.ord) as columns,
        rn.nspname as ref_schema, rc.relname as ref_table,
-       array(select a.attname from unnest(con.confkey) with ordinality k(num, ord)
+       array(select a.attname::text from unnest(con.confkey) with ordinality k(num, ord)
              join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord) as ref_columns,
        con.confupdtype as on_update, con.confdeltype as on_delete,
        case when con.contype = 'c' then pg_get_expr(con.conbin, con.conrelid) end as check_expr

@@ -54,7 +54,7 @@ export class PostgresConnector implements SourceConnector {
   async test(): Promise<TestResult> {
     const started = performance.now();
     try {
-      const rows = await this.query<{ v: string }>('show server_version');
+      const rows = await this.query<{ v: string }>("select current_setting('server_version') as v");
       const version = (rows[0]?.v ?? '').split(' ')[0] ?? '';
       return { ok: true, server_version: `PostgreSQL ${version}`, latency_ms: Math.round(performance.now() - started) };
     } catch (err) {

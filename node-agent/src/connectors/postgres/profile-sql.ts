@@ -29,7 +29,7 @@ export function planPgColumn(c: CatalogColumn): ColumnPlan {
   if (c.base_type === 'boolean' || c.base_type === 'smallint' || (c.base_type === 'character' && c.length === 1)) {
     metrics.push(
       { metric: 'distinct_count', sql: `count(distinct ${q})` },
-      { metric: 'distinct_list', sql: `case when count(distinct ${q}) <= ${MAX_DISTINCT} then array_agg(distinct ${q}::text) end` },
+      { metric: 'distinct_list', sql: `case when count(distinct ${q}) <= ${MAX_DISTINCT} then array_agg(distinct ${q}::text) filter (where ${q} is not null) end` },
     );
   }
   return { column: c.name, metrics };

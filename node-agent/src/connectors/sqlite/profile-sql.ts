@@ -33,6 +33,11 @@ export function planSqliteColumn(c: CatalogColumn): ColumnPlan {
       { metric: 'min', sql: `cast(min(${num}) as text)` },
       { metric: 'max', sql: `cast(max(${num}) as text)` },
       { metric: 'non_integral', sql: `sum(typeof(${q}) = 'real' and ${q} <> cast(${q} as integer))` },
+      {
+        metric: 'max_scale',
+        sql: `max(case when typeof(${q}) = 'real' and instr(cast(${q} as text), '.') > 0 and instr(lower(cast(${q} as text)), 'e') = 0 ` +
+          `then length(rtrim(substr(cast(${q} as text), instr(cast(${q} as text), '.') + 1), '0')) else 0 end)`,
+      },
     );
   }
   metrics.push(
