@@ -135,9 +135,11 @@ export function mapColumn(col: CatalogColumn, profile: ColumnProfile | undefined
     case 'double precision':
     case 'real':
       return rule('double precision', 'none', 0.98, 'DOUBLE is IEEE double precision in both systems');
-    case 'bit':
-      if ((col.precision ?? len ?? 1) === 1) return rule('boolean', 'bool_from_bit', 0.97, "BIT(1) is a flag: b'0'/b'1' -> false/true");
-      return rule(`bit(${col.precision ?? len})`, 'bit_string', 0.9, `BIT(${col.precision ?? len}) -> bit(${col.precision ?? len}) as a bit string`);
+    case 'bit': {
+      const bits = Number(/^bit\((\d+)\)/.exec(col.native_type)?.[1] ?? col.precision ?? len ?? 1);
+      if (bits === 1) return rule('boolean', 'bool_from_bit', 0.97, "BIT(1) is a flag: b'0'/b'1' -> false/true");
+      return rule(`bit(${bits})`, 'bit_string', 0.9, `BIT(${bits}) -> bit(${bits}) as a bit string`);
+    }
     case 'char':
     case 'nchar':
       return rule(`char(${len ?? 1})`, 'none', 0.98, 'fixed-length characters (MySQL strips trailing spaces on read; PostgreSQL pads)', encodingRisks(col));

@@ -17,7 +17,7 @@ const EMPTY_STRING_RISK: RuleRisk = {
 function fractionalDigits(col: CatalogColumn): number {
   const m = /timestamp\s*\((\d)\)/.exec(col.native_type);
   if (m && m[1]) return Number(m[1]);
-  return col.scale ?? 6;
+  return col.scale ?? col.precision ?? 6;
 }
 
 function timestampPrecision(col: CatalogColumn, zone: 'with' | 'without'): { type: string; risks: RuleRisk[] } {
