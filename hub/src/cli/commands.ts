@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../../../common/src/logger.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { createHub } from '../hub.ts';
+import { setPassword } from './set-password.ts';
+
+type Notify = (a: readonly string[]) => Promise<unknown>;
+
+const USAGE = `usage: ferry-hub [start]              start the hub (REST API, gRPC for agents, built-in agent)
+       ferry-hub set-password         set the admin password (reads it from stdin or FERRY_ADMIN_PASSWORD)
+       ferry-hub version`;
+
+export async function runCli(argv: string[], o: { log: Logger; notify: Notify }): Promise<number> {
+  const [cmd = 'start', ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'start':
+        return await start(o);
+      case 'set-password':
+        return await setPassword(rest);
+      case 'version':
+      case '--version': {
+        const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+        console.log(pkg.version);
+        return 0;
+      }
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return 0;
+      default:
+        console.error(`unknown command "${cmd}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`ferry-hub: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function start(o: { log: Logger; notify: Notify }): Promise<number> {
+  const config = loadConfig();
+  const hub = await createHub(config, { log: o.log });
+  const { httpPort, grpcPort } = await hub.start();
+  const http = `http://${config.FERRY_HTTP_HOST}:${httpPort}`;
+  o.log.info({ http, grpc: `${config.FERRY_GRPC_HOST}:${grpcPort}`, data_dir: config.dataDir }, 'hub started');
+  console.log(`Ferry hub ${http}/api/v1  (docs: ${http}/api/docs, agents: ${config.FERRY_GRPC_HOST}:${grpcPort})`);
+  console.log(`Admin API key: ${hub.adminKeyFile}`);
+  await o.notify(['READY=1', `STATUS=listening on ${http}`]);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      o.log.info({ signal: sig }, 'stopping');
+      void o.notify(['STOPPING=1']);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await hub.stop();
+  return 0;
+}
