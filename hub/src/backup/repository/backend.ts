@@ -19,6 +19,10 @@ export interface BackendSpace {
  * Contract every implementation honours (and the conformance tests check):
  * - `put` is atomic and durable: when it resolves, the object survives a crash, and readers
  *   never see a partial object. Overwriting an existing key replaces it atomically.
+ *   With `{ deferDirSync: true }` the object's content is durable but its name may only be
+ *   after the next `flush()`: a crash before that can lose the object, never corrupt it. Many
+ *   small objects written this way cost one folder sync per folder instead of one each.
+ * - `flush` makes every object put with `deferDirSync` so far durable by name.
  * - `get` of a missing key rejects with RepositoryError `object_not_found`.
  * - `delete` of a missing key succeeds (deleting is idempotent).
  * - `list(prefix)` yields every object whose key starts with `prefix`, in no particular order;
@@ -28,7 +32,8 @@ export interface BackendSpace {
  * Implementations hold no repository logic: hashing, compression and GC live above them.
  */
 export interface RepositoryBackend {
-  put(key: string, data: Buffer | readonly Buffer[]): Promise<void>;
+  put(key: string, data: Buffer | readonly Buffer[], options?: { deferDirSync?: boolean }): Promise<void>;
+  flush(): Promise<void>;
   get(key: string): Promise<Buffer>;
   has(key: string): Promise<boolean>;
   stat(key: string): Promise<ObjectInfo | null>;

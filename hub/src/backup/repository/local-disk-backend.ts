@@ -29,7 +29,10 @@ export class LocalDiskBackend implements RepositoryBackend {
     return path.join(this.root, ...checkKey(key).split('/'));
   }
 
-  async put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
+  // Folders holding objects renamed with deferDirSync and not yet fsynced.
+  private readonly dirtyDirs = new Set<string>();
+
+  async put(key: string, data: Buffer | readonly Buffer[], options: { deferDirSync?: boolean } = {}): Promise<void> {
     const dest = this.file(key);
     const tmp = path.join(this.root, TMP_DIR, `${randomBytes(12).toString('hex')}.tmp`);
     const fh = await fs.open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o640);
@@ -58,7 +61,19 @@ export class LocalDiskBackend implements RepositoryBackend {
       await fs.mkdir(path.dirname(dest), { recursive: true });
       await fs.rename(tmp, dest);
     }
-    await this.syncDir(path.dirname(dest));
+    if (options.deferDirSync) this.dirtyDirs.add(path.dirname(dest));
+    else await this.syncDir(path.dirname(dest));
+  }
+
+  async flush(): Promise<void> {
+    const dirs = [...this.dirtyDirs];
+    this.dirtyDirs.clear();
+    try {
+      await Promise.all(dirs.map((d) => this.syncDir(d)));
+    } catch (err) {
+      for (const d of dirs) this.dirtyDirs.add(d);
+      throw err;
+    }
   }
 
   async get(key: string): Promise<Buffer> {

@@ -130,7 +130,8 @@ export class Repository {
 
   /**
    * Stores `data` under `digest` after checking that SHA-256(data) is `digest`
-   * (`chunk_digest_mismatch` otherwise). Durable when it resolves. Already stored: no write.
+   * (`chunk_digest_mismatch` otherwise). Already stored: no write. When it resolves the
+   * content is fsynced; its name is durable after `flush()` or the next `writeSnapshot`.
    */
   async putChunk(digest: string, data: Buffer, options: { backupId?: string } = {}): Promise<PutChunkResult> {
     checkDigest(digest);
@@ -149,7 +150,9 @@ export class Repository {
       if (this.index.has(digest)) return { stored: false, storedBytes: 0 };
       const parts = encodeChunk(data, this.config.compression);
       const size = parts.reduce((n, b) => n + b.length, 0);
-      await this.backend.put(chunkKey(digest), parts);
+      // The folder fsync is deferred to writeSnapshot's flush: the manifest is what must
+      // never point at a chunk a crash could lose, and one fsync per folder is much cheaper.
+      await this.backend.put(chunkKey(digest), parts, { deferDirSync: true });
       this.index.add(digest, size);
       return { stored: true, storedBytes: size };
     });
@@ -196,6 +199,7 @@ export class Repository {
         { snapshotId: m.id, digest: missing[0] },
       );
     }
+    await this.backend.flush();
     await this.backend.put(snapshotKey(m.id), Buffer.from(JSON.stringify(m)));
     const summary = summarize(m);
     this.summaries.set(m.id, summary);
@@ -269,6 +273,11 @@ export class Repository {
   /** Marks a backup as in progress; pass its id to hasChunks/putChunk. Idempotent for a given id. */
   beginBackup(options: { id?: string } = {}): Promise<PendingBackup> {
     return this.pending.begin(this.now(), options.id);
+  }
+
+  /** Makes every chunk stored so far durable by name (writeSnapshot does this itself). */
+  flush(): Promise<void> {
+    return this.backend.flush();
   }
 
   /** Ends a backup (written or abandoned): its claims stop protecting chunks. */
