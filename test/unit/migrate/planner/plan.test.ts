@@ -2,43 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   PlannerError, applyOverride, buildPlan, mappingId, planDigest, renderTargetSchema, setMappingStatus, unresolvedMappings,
 } from '../../../../hub/src/migrate/planner/index.ts';
-import type { Catalog } from '../../../../common/src/catalog.ts';
-import { catalog, col, fk, notNull, oracleChinook, oracleChinookProfiles, profile, table, tableProfile } from './fixtures.ts';
+import { catalog, col, mysqlShop, notNull, oracleChinook, oracleChinookProfiles, profile, table, tableProfile } from './fixtures.ts';
 
 const opts = { targetSchema: 'public', autoApproveAbove: 0.95 };
-
-/** MySQL shapes with reserved words, mixed case, composite keys and a keyless table. */
-function mysqlShop(): Catalog {
-  const S = 'shop';
-  const user = table(S, 'user', [
-    notNull(col('id', 'int unsigned', { identity: { kind: 'auto_increment', next_value: 500, increment: 1 } })),
-    notNull(col('User Name', 'varchar(64)', { charset: 'utf8mb4' })),
-    col('select', 'tinyint(1)', { default: '0' }),
-    col('CreatedAt', 'datetime', { default: 'current_timestamp()' }),
-  ], {
-    primary_key: { name: 'PRIMARY', columns: ['id'] },
-    unique_keys: [{ name: 'uq_name', columns: ['User Name'] }],
-    indexes: [{ name: 'PRIMARY', columns: ['id'], unique: true }, { name: 'uq_name', columns: ['User Name'], unique: true }, { name: 'idx_created', columns: ['CreatedAt'], unique: false }],
-  });
-  const order = table(S, 'Order', [
-    notNull(col('user_id', 'int unsigned')), notNull(col('order_no', 'int')),
-    notNull(col('status', "enum('new','paid')", { base_type: 'enum', enum_values: ['new', 'paid'], default: "'new'" })),
-    col('qty', 'int'),
-  ], {
-    primary_key: { name: 'PRIMARY', columns: ['user_id', 'order_no'] },
-    foreign_keys: [{ ...fk('fk_order_user', ['user_id'], S, 'user', ['id']), on_delete: 'restrict', on_update: 'cascade' }],
-    indexes: [{ name: 'idx_created', columns: ['qty'], unique: false }],
-    checks: [{ name: 'qty_positive', expression: '(`qty` > 0)' }, { name: 'weird', expression: 'regexp_like(`qty`, 1)' }],
-  });
-  const line = table(S, 'order line', [notNull(col('user_id', 'int unsigned')), notNull(col('order_no', 'int')), col('sku', 'varchar(20)')], {
-    foreign_keys: [fk('fk_line_order', ['user_id', 'order_no'], S, 'Order', ['user_id', 'order_no'])],
-  });
-  const log = table(S, 'log', [notNull(col('code', 'varchar(10)')), col('msg', 'text')], { unique_keys: [{ name: 'uq_code', columns: ['code'] }] });
-  return catalog('mysql', S, [user, order, line, log], {
-    views: [{ schema: S, name: 'v_orders', kind: 'view' }],
-    routines: [{ schema: S, name: 'trg_audit', kind: 'TRIGGER' }],
-  });
-}
 
 describe('buildPlan', () => {
   it('lower-cases Oracle names, keeps NOT NULL and lengths, and quotes every identifier', () => {
