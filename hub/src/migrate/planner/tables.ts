@@ -1,7 +1,7 @@
 /**
  * Table-level objects of the plan: keys, indexes, foreign keys and checks with target names.
- * Constraint and index names share one allocator per target schema (indexes are relations, and
- * unique names everywhere keep rollback and error messages unambiguous).
+ * Index, primary-key and unique names share one allocator per target schema (they are relations);
+ * foreign-key and check names are unique per table, as PostgreSQL requires.
  */
 import type { CatalogTable, Dialect, ForeignKey } from '../../../../common/src/catalog.ts';
 import type { PlanForeignKey, PlanIndex, PlanTable, RuleRisk } from './types.ts';
@@ -49,9 +49,9 @@ function isGeneratedName(dialect: Dialect, name: string | null): boolean {
   return false;
 }
 
-function allocate(ctx: ConstraintContext, source: string | null, fallback: string): string {
+function allocate(ctx: ConstraintContext, source: string | null, fallback: string, names: NameAllocator = ctx.relations): string {
   const wanted = isGeneratedName(ctx.dialect, source) ? fallback : styleName(source as string, ctx.style);
-  return ctx.relations.allocate(wanted);
+  return names.allocate(wanted);
 }
 
 function findTarget(ctx: ConstraintContext, fk: ForeignKey): TableTarget | undefined {
@@ -100,6 +100,11 @@ export function planConstraints(table: CatalogTable, target: TableTarget, ctx: C
     });
   }
 
+  // Foreign keys and checks are not relations: their names need only be unique within the table
+  // (MySQL names the index behind a foreign key after it, which must not force a rename).
+  const local = new NameAllocator();
+  if (pk) local.reserve(pk.name);
+  for (const u of unique_keys) local.reserve(u.name);
   const foreign_keys: PlanForeignKey[] = [];
   for (const fk of table.foreign_keys) {
     const ref = findTarget(ctx, fk);
@@ -116,7 +121,7 @@ export function planConstraints(table: CatalogTable, target: TableTarget, ctx: C
     // MySQL reports an unspecified action as RESTRICT; in PostgreSQL NO ACTION is the equivalent default.
     const action = (a: string): string => (ctx.dialect === 'mysql' && a === 'restrict' ? 'no action' : a);
     foreign_keys.push({
-      name: allocate(ctx, fk.name, `${t}_${cols(fk.columns).join('_')}_fkey`),
+      name: allocate(ctx, fk.name, `${t}_${cols(fk.columns).join('_')}_fkey`, local),
       columns: cols(fk.columns),
       ref_schema: ref.schema,
       ref_table: ref.table,
@@ -131,7 +136,7 @@ export function planConstraints(table: CatalogTable, target: TableTarget, ctx: C
   for (const ck of table.checks) {
     const r = translateCheck(ctx.dialect, ck.expression, target.columns, notNull);
     if ('expression' in r) {
-      checks.push({ name: allocate(ctx, ck.name, `${t}_check`), expression: r.expression });
+      checks.push({ name: allocate(ctx, ck.name, `${t}_check`, local), expression: r.expression });
     } else if (r.skip === 'unsupported') {
       ctx.risks.push({
         severity: 'low',

@@ -125,7 +125,7 @@ export function mysqlShop(): Catalog {
   ], {
     primary_key: { name: 'PRIMARY', columns: ['user_id', 'order_no'] },
     foreign_keys: [{ ...fk('fk_order_user', ['user_id'], S, 'user', ['id']), on_delete: 'restrict', on_update: 'cascade' }],
-    indexes: [{ name: 'idx_created', columns: ['qty'], unique: false }],
+    indexes: [{ name: 'idx_created', columns: ['qty'], unique: false }, { name: 'fk_order_user', columns: ['user_id'], unique: false }],
     checks: [{ name: 'qty_positive', expression: '(`qty` > 0)' }, { name: 'weird', expression: 'regexp_like(`qty`, 1)' }],
   });
   const line = table(S, 'order line', [notNull(col('user_id', 'int unsigned')), notNull(col('order_no', 'int')), col('sku', 'varchar(20)')], {

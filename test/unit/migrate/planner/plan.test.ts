@@ -88,6 +88,8 @@ describe('buildPlan', () => {
     // Tables are planned in sorted order ("Order" before "user"), so the second idx_created is user's.
     expect(p.ddl.indexes).toContain('CREATE INDEX "idx_created" ON "public"."Order" ("qty")');
     expect(p.ddl.indexes).toContain('CREATE INDEX "idx_created_2" ON "public"."user" ("CreatedAt")');
+    // MySQL's index behind a foreign key shares its name; PostgreSQL keeps both names as they are.
+    expect(p.ddl.indexes).toContain('CREATE INDEX "fk_order_user" ON "public"."Order" ("user_id")');
     const key = (name: string) => p.tables.find((t) => t.source.table === name)?.unit_key;
     expect(key('user')).toEqual({ kind: 'primary_key', source_columns: ['id'], target_columns: ['id'], integer: true });
     expect(key('Order')?.source_columns).toEqual(['user_id', 'order_no']);
