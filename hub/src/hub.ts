@@ -10,6 +10,7 @@ import { authRoutes } from './api/routes/auth.ts';
 import { connectionRoutes } from './api/routes/connections.ts';
 import { healthRoutes } from './api/routes/health.ts';
 import { jobRoutes } from './api/routes/jobs.ts';
+import { notImplementedRoutes } from './api/routes/not-implemented.ts';
 import { ApiKeyStore } from './auth/api-keys.ts';
 import { authMigrations } from './auth/migrations.ts';
 import { TokenService } from './auth/tokens.ts';
@@ -128,6 +129,9 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
       return !!r && r.status !== 'revoked';
     },
   });
+
+  // Mounted last: resources promised by the seeds but not built yet answer 501.
+  notImplementedRoutes(app);
 
   let http: ServerType | undefined;
   return {
