@@ -45,12 +45,14 @@ class StaticCertificateProvider implements grpc.experimental.CertificateProvider
     private readonly cert: Buffer,
     private readonly key: Buffer,
   ) {}
+  // Listeners are called on the next tick: grpc-js registers its own watcher only after adding
+  // these listeners, so a synchronous call would be lost and the server would refuse every handshake.
   addCaCertificateListener(l: grpc.experimental.CaCertificateUpdateListener): void {
-    l({ caCertificate: this.ca });
+    process.nextTick(() => l({ caCertificate: this.ca }));
   }
   removeCaCertificateListener(): void {}
   addIdentityCertificateListener(l: grpc.experimental.IdentityCertificateUpdateListener): void {
-    l({ certificate: this.cert, privateKey: this.key });
+    process.nextTick(() => l({ certificate: this.cert, privateKey: this.key }));
   }
   removeIdentityCertificateListener(): void {}
 }
