@@ -90,10 +90,6 @@ export function isTextLike(type: string): boolean {
   return boundedLength(type) !== null || type === 'text' || /^(varchar|character varying)$/.test(type);
 }
 
-export function colRef(table: CatalogTable, col: CatalogColumn): string {
-  return `${table.name}.${col.name}`;
-}
-
 /** NUMERIC-like declared precision/scale into numeric(p,s), handling Oracle's negative and oversized scales. */
 export function numericType(p: number | null, s: number | null): string {
   if (p === null) return 'numeric';
