@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enroll } from '../../../node-agent/src/enroll/enroll.ts';
+import { loadState } from '../../../node-agent/src/enroll/state.ts';
+import { agentHubClient } from '../../../node-agent/src/session/credentials.ts';
+import { DataClient } from '../../../node-agent/src/session/data.ts';
+import type { AgentHubClient } from '../../../proto/src/load.ts';
+import { startTestHub, tempDir, type TestHub } from './harness.ts';
+
+const BOUND = 4 * 1024 * 1024;
+const MiB = 1024 * 1024;
+let hub: TestHub;
+const dirs: string[] = [];
+const clients: AgentHubClient[] = [];
+
+beforeAll(async () => {
+  hub = await startTestHub({ relayBoundBytes: BOUND });
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await hub.cleanup();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** An enrolled agent's data client (the code behind TaskContext.openPush/openPull/call). */
+async function agentData(): Promise<{ agentId: string; data: DataClient }> {
+  const stateDir = tempDir('ferry-agent-state-');
+  dirs.push(stateDir);
+  const { token } = hub.agents.registry.createToken({ autoApprove: true });
+  const { agentId } = await enroll({ hub: hub.address, token, stateDir, hostname: 'h', version: 't' });
+  const st = loadState(stateDir);
+  const client = agentHubClient(st.identity.hub, { caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! });
+  clients.push(client);
+  return { agentId, data: new DataClient(() => client) };
+}
+
+/** Deterministic pseudo-random 1 MiB frames, so both ends can hash without holding 50 MB. */
+function frame(i: number): Buffer {
+  const b = Buffer.alloc(MiB);
+  let x = (i + 1) * 2654435761;
+  for (let o = 0; o < b.length; o += 4) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    b.writeUInt32LE(x, o);
+  }
+  return b;
+}
+
+describe('relay', () => {
+  it('passes 50 MB from one agent Push to another agent Pull with bounded buffering', async () => {
+    const a = await agentData();
+    const b = await agentData();
+    const ch = hub.agents.relay.openChannel('mig_t.unit_1', { producer: a.agentId, consumer: b.agentId });
+    const frames = 50;
+
+    const producer = (async () => {
+      const h = createHash('sha256');
+      const sink = await a.data.openPush(ch.name);
+      for (let i = 0; i < frames; i++) {
+        const f = frame(i);
+        h.update(f);
+        await sink.write(f);
+      }
+      const ack = await sink.end();
+      return { ack, digest: h.digest('hex') };
+    })();
+    const consumer = (async () => {
+      const h = createHash('sha256');
+      let bytes = 0;
+      let n = 0;
+      for await (const f of b.data.openPull(ch.name)) {
+        h.update(f);
+        bytes += f.length;
+        // Slow the consumer down now and then so the producer runs into the bound.
+        if (++n % 5 === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      return { bytes, digest: h.digest('hex') };
+    })();
+
+    const [p, c] = await Promise.all([producer, consumer]);
+    expect(c.bytes).toBe(frames * MiB);
+    expect(c.digest).toBe(p.digest);
+    expect(p.ack).toEqual({ frames, bytes: frames * MiB });
+    expect(ch.stats.bytesIn).toBe(frames * MiB);
+    console.log(`relay 50 MB: max buffered ${ch.stats.maxBufferedBytes} bytes of a ${BOUND} bound`);
+    expect(ch.stats.maxBufferedBytes).toBeGreaterThan(0);
+    expect(ch.stats.maxBufferedBytes).toBeLessThanOrEqual(BOUND);
+    // A drained channel leaves the relay.
+    expect(hub.agents.relay.get(ch.name)).toBeUndefined();
+  });
+
+  it('feeds a hub-local consumer (backup path) and serves a hub-local producer (restore path)', async () => {
+    const a = await agentData();
+    const up = hub.agents.relay.openChannel('bkp_t.up', { producer: a.agentId });
+    const consumed = (async () => {
+      let bytes = 0;
+      for await (const f of up) bytes += f.length;
+      return bytes;
+    })();
+    const sink = await a.data.openPush(up.name);
+    for (let i = 0; i < 8; i++) await sink.write(frame(i));
+    expect(await sink.end()).toEqual({ frames: 8, bytes: 8 * MiB });
+    expect(await consumed).toBe(8 * MiB);
+    expect(up.stats.maxBufferedBytes).toBeLessThanOrEqual(BOUND);
+
+    const down = hub.agents.relay.openChannel('rst_t.down', { consumer: a.agentId });
+    const writer = (async () => {
+      for (let i = 0; i < 6; i++) await down.write(frame(i));
+      down.end();
+    })();
+    let got = 0;
+    for await (const f of a.data.openPull(down.name)) got += f.length;
+    await writer;
+    expect(got).toBe(6 * MiB);
+  });
+
+  it('refuses an agent that is not the channel producer, and an unknown channel', async () => {
+    const a = await agentData();
+    const b = await agentData();
+    hub.agents.relay.openChannel('job_t.owned', { producer: a.agentId });
+    const sink = await b.data.openPush('job_t.owned');
+    await expect(
+      (async () => {
+        await sink.write(Buffer.from('x'));
+        await sink.end();
+      })(),
+    ).rejects.toThrow(/is not the producer of relay channel job_t.owned/);
+    await expect(
+      (async () => {
+        for await (const _f of b.data.openPull('job_t.missing')) void _f;
+      })(),
+    ).rejects.toThrow(/relay channel "job_t.missing" is not open/);
+  });
+
+  it('answers Call through a registered handler with the caller identity', async () => {
+    const a = await agentData();
+    hub.agents.registerCall('test.add', (agentId, p) => ({ agentId, sum: (p as { x: number; y: number }).x + (p as { x: number; y: number }).y }));
+    expect(await a.data.call('test.add', { x: 2, y: 40 })).toEqual({ agentId: a.agentId, sum: 42 });
+    await expect(a.data.call('test.nope', {})).rejects.toThrow(/no handler for call "test.nope"/);
+  });
+});
