@@ -3,11 +3,11 @@ import { ChunkerOptionsError, toBuffer, type ByteSource, type Chunk } from './so
 
 /** Options of the content-defined chunker (FastCDC with normalized chunking, level 2). */
 export interface CdcOptions {
-  /** @default 65536 */
+  /** @default 16384 */
   min?: number;
-  /** Target average, a power of two. @default 262144 */
+  /** Target average, a power of two. @default 65536 (measured: docs/repository-format.md) */
   avg?: number;
-  /** @default 1048576 */
+  /** @default 262144 */
   max?: number;
 }
 
@@ -21,7 +21,7 @@ export interface CdcParams {
   maskL: number;
 }
 
-export const DEFAULT_CDC = { min: 64 * 1024, avg: 256 * 1024, max: 1024 * 1024 } as const;
+export const DEFAULT_CDC = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } as const;
 
 /**
  * The hash is 32 bits and shifts left, so bit k depends on the last k+1 bytes: masks take the

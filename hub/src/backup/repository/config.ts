@@ -24,9 +24,9 @@ export type RepositoryConfig = z.infer<typeof repositoryConfigSchema>;
 export interface RepositoryParams {
   /** Fixed chunk size for disk images. @default 65536 */
   diskChunkSize?: number;
-  /** Content-defined chunking for streams. @default { min: 65536, avg: 262144, max: 1048576 } */
+  /** Content-defined chunking for streams. @default { min: 16384, avg: 65536, max: 262144 } */
   streamChunking?: { min: number; avg: number; max: number };
-  /** @default { codec: 'zstd', level: 3 } */
+  /** @default { codec: 'zstd', level: 1 } */
   compression?: { codec: 'zstd' | 'none'; level: number };
 }
 

@@ -18,6 +18,10 @@ function isErrno(err: unknown, code: string): boolean {
  */
 export class LocalDiskBackend implements RepositoryBackend {
   readonly root: string;
+  // Unique per backend object (random) and per write (counter): no name clash with another
+  // process or instance writing into the same tmp/.
+  private readonly tmpPrefix = `${process.pid}-${randomBytes(6).toString('hex')}-`;
+  private tmpSeq = 0;
   // Folder fsyncs are coalesced: a rename waits for one fsync that starts after it.
   private readonly dirSyncs = new Map<string, { running: Promise<void> | null; queued: Promise<void> | null }>();
 
@@ -34,7 +38,7 @@ export class LocalDiskBackend implements RepositoryBackend {
 
   async put(key: string, data: Buffer | readonly Buffer[], options: { deferDirSync?: boolean } = {}): Promise<void> {
     const dest = this.file(key);
-    const tmp = path.join(this.root, TMP_DIR, `${randomBytes(12).toString('hex')}.tmp`);
+    const tmp = path.join(this.root, TMP_DIR, `${this.tmpPrefix}${(this.tmpSeq++).toString(36)}.tmp`);
     const fh = await fs.open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o640);
     try {
       const parts = Buffer.isBuffer(data) ? [data] : [...data];
