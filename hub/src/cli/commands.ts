@@ -3,11 +3,13 @@ import type { Logger } from '../../../common/src/logger.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { createHub } from '../hub.ts';
 import { setPassword } from './set-password.ts';
+import { verifyCertificateCli } from './verify-certificate.ts';
 
 type Notify = (a: readonly string[]) => Promise<unknown>;
 
 const USAGE = `usage: ferry-hub [start]              start the hub (REST API, gRPC for agents, built-in agent)
        ferry-hub set-password         set the admin password (reads it from stdin or FERRY_ADMIN_PASSWORD)
+       ferry-hub verify-certificate FILE [--public-key KEY]   verify a signed equivalence certificate offline
        ferry-hub version`;
 
 export async function runCli(argv: string[], o: { log: Logger; notify: Notify }): Promise<number> {
@@ -18,6 +20,8 @@ export async function runCli(argv: string[], o: { log: Logger; notify: Notify })
         return await start(o);
       case 'set-password':
         return await setPassword(rest);
+      case 'verify-certificate':
+        return await verifyCertificateCli(rest);
       case 'version':
       case '--version': {
         const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
