@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Repository, restoreSnapshotToFile } from '../../../hub/src/backup/repository/index.ts';
-import { backup, chunkFile, diskImage, logText, sha256, tempDir } from './helpers.ts';
+import { backup, chunkFile, diskImage, logText, sha256, tempDir } from './repository-helpers.ts';
 
 const HOUR = 60 * 60_000;
 const dirs: string[] = [];

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRepositoryError, Repository, RepositoryError, restoreSnapshot, restoreSnapshotToFile } from '../../../hub/src/backup/repository/index.ts';
-import { backup, chunkFile, diskImage, logText, sha256, tempDir } from './helpers.ts';
+import { backup, chunkFile, diskImage, logText, sha256, tempDir } from './repository-helpers.ts';
 
 const dirs: string[] = [];
 async function freshRepo(params = {}): Promise<{ root: string; repo: Repository }> {
