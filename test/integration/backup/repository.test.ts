@@ -69,14 +69,19 @@ describe('repository on a local disk', () => {
     const m = await backup(repo, 'snap', diskImage(12));
     expect(await repo.verifySnapshot('snap')).toMatchObject({ ok: true, missing: [], damaged: [] });
     const digests = [...new Set((m.kind === "disk" ? m.chunks : []).filter((d): d is string => d !== null))];
-    const [damaged, missing] = [digests[0]!, digests[2]!];
-    const file = chunkFile(root, damaged);
-    const bytes = await fs.readFile(file);
-    bytes[bytes.length - 10] = (bytes[bytes.length - 10]! + 1) & 0xff;
-    await fs.writeFile(file, bytes);
+    // digests: random block 0 (stored raw), text block 2 (zstd), random block 4
+    const [damaged, damagedZstd, missing] = [digests[0]!, digests[1]!, digests[2]!];
+    expect((await fs.readFile(chunkFile(root, damagedZstd)))[0]).toBe(1);
+    for (const d of [damaged, damagedZstd]) {
+      const file = chunkFile(root, d);
+      const bytes = await fs.readFile(file);
+      bytes[bytes.length - 10] = (bytes[bytes.length - 10]! + 1) & 0xff;
+      await fs.writeFile(file, bytes);
+    }
     await fs.rm(chunkFile(root, missing));
     const v = await repo.verifySnapshot('snap');
-    expect(v).toMatchObject({ ok: false, damaged: [damaged], missing: [missing] });
+    expect(v).toMatchObject({ ok: false, damaged: [damaged, damagedZstd].sort(), missing: [missing] });
+    await expect(repo.getChunk(damagedZstd)).rejects.toMatchObject({ code: 'chunk_corrupt', digest: damagedZstd });
     const err = await repo.getChunk(damaged).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'chunk_corrupt', digest: damaged });
     // a restore stops before yielding the bad chunk's bytes
