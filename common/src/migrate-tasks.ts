@@ -114,6 +114,12 @@ export interface LoadUnitPayload {
   channel: string;
   format: 'text' | 'binary';
   salvage?: boolean;
+  /**
+   * The hub guarantees no earlier attempt of this unit can have committed (its first dispatch):
+   * the loader skips the range delete, which without an index on the key (indexes come at
+   * cutover) scans the whole target table. Whole-table units are truncated regardless. @default false
+   */
+  fresh?: boolean;
 }
 export interface RejectedRow {
   /** The row as COPY text (one line), truncated to 10 kB. */
