@@ -111,7 +111,9 @@ export class AgentSession {
 
   /** Load state; while pending, poll FetchCertificate with backoff until approved. */
   private async ensureCertificate(): Promise<AgentState> {
-    const backoff = new Backoff(1000, 30_000);
+    // Polls while pending are cheap for the hub; capping them near the reconnect cap means an
+    // approved agent comes online within seconds of the admin's approval.
+    const backoff = new Backoff(1000, Math.max(this.o.config.reconnectMaxMs, 5000));
     let logged = false;
     for (;;) {
       const state = loadState(this.o.stateDir);
