@@ -3,8 +3,11 @@
 # Each carries the compiled JavaScript, the production node_modules (native addons as built
 # on this machine, which must be Debian 12 amd64 like the target) and this machine's Node.js.
 #
-#   bash packaging/build.sh [--version-suffix SUFFIX] [--out DIR]
+#   bash packaging/build.sh [--version-suffix SUFFIX] [--out DIR] [--compression xz|gzip]
+#                           [--only ferry-hub|ferry-agent]
 #
+# xz (default) gives the smallest packages; gzip builds several times faster (the install
+# test uses it).
 # SUFFIX is appended to the package.json version (e.g. +build2), so a rebuild can be
 # installed as an upgrade. FERRY_PACKAGE_VERSION_SUFFIX does the same.
 set -euo pipefail
@@ -13,10 +16,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 out="$here/dist"
 suffix="${FERRY_PACKAGE_VERSION_SUFFIX:-}"
+compression=xz
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --version-suffix) suffix="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --compression) compression="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -84,9 +91,21 @@ rm -rf "$app/node_modules/.cache" "$app/node_modules/.vite" "$app/node_modules/.
 (cd "$app" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error >&2) \
   || die "npm prune failed"
 # tsx only runs TypeScript sources; the package runs compiled dist/.
+# Dropped from the staged package.json and pruned again (npm uninstall would ask the registry).
 if [ -d "$app/node_modules/tsx" ]; then
-  (cd "$app" && npm uninstall tsx --offline --ignore-scripts --no-audit --no-fund --loglevel=error >&2) \
-    || die "npm uninstall tsx failed"
+  (cd "$app" && "$node_bin" -e '
+    const fs = require("fs");
+    const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+    delete pkg.dependencies.tsx;
+    delete pkg.devDependencies;
+    fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2) + "\n");
+    const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
+    delete lock.packages[""].dependencies.tsx;
+    delete lock.packages[""].devDependencies;
+    fs.writeFileSync("package-lock.json", JSON.stringify(lock, null, 2) + "\n");
+  ') >&2 || die "could not drop tsx"
+  (cd "$app" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error >&2) \
+    || die "npm prune (without tsx) failed"
 fi
 nm="$app/node_modules"
 # better-sqlite3: keep the compiled addon, drop its C sources and build intermediates.
@@ -100,14 +119,17 @@ fi
 if [ -d "$nm/oracledb/build/Release" ]; then
   find "$nm/oracledb/build/Release" -type f ! -name '*linux-x64*' -delete
 fi
-rm -rf "$nm/.bin"
+# @types/* are declarations only, pulled in as dependencies of runtime packages (protobufjs).
+rm -rf "$nm/.bin" "$nm/@types"
 # Documentation, type declarations, source maps and test folders are not needed to run.
-find "$nm" -type d \( -name test -o -name tests -o -name __tests__ -o -name example -o -name examples \
+find "$nm" -type d \( -name test -o -name tests -o -name __tests__ -o -name spec -o -name specs \
+  -o -name example -o -name examples \
   -o -name .github -o -name docs \) -prune -exec rm -rf {} +
 find "$nm" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \
   -o -name '*.md' -o -name '*.markdown' -o -name '*.ts' -o -name '*.tsbuildinfo' -o -name '.npmignore' \
   -o -name '.eslintrc*' -o -name '.prettierrc*' -o -name '.editorconfig' -o -name '*.gyp' -o -name '*.gypi' \
-  -o -name Makefile -o -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.o' -o -name '*.a' \) \
+  -o -name Makefile -o -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.o' -o -name '*.a' \
+  -o -name '*.test.js' -o -name '*.spec.js' -o -name '*.test.mjs' -o -name '*.test.cjs' \) \
   ! -iname 'LICENSE*' -delete
 
 # Prove the pruned tree still loads: import every production dependency with the runtime
@@ -118,6 +140,8 @@ find "$nm" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -n
   const pkg = JSON.parse(readFileSync("package.json", "utf8"));
   const require = createRequire(process.cwd() + "/");
   const failed = [];
+  // Some dependencies (@peculiar/x509 via tsyringe) need the polyfill the app loads first.
+  try { await import(require.resolve("reflect-metadata")); } catch { /* not installed */ }
   for (const dep of Object.keys(pkg.dependencies ?? {})) {
     try { await import(require.resolve(dep)); }
     catch (e) {
@@ -157,8 +181,11 @@ fill() { # fill TEMPLATE NAME DESCRIPTION ENABLE MESSAGE_FILE > OUT
   ' "$1"
 }
 
-build_deb() { # build_deb NAME SUMMARY ENABLE MESSAGE_FILE DESCRIPTION...
+build_deb() { # build_deb NAME SUMMARY ENABLE MESSAGE_FILE DESCRIPTION
   local name="$1" summary="$2" enable="$3" msg="$4" long="$5"
+  [ -z "$only" ] || [ "$only" = "$name" ] || return 0
+  # The user's GECOS comment: useradd refuses ':' in it.
+  local comment; comment="Ferry ${name#ferry-}"
   local root="$work/root-$name"
   log "staging $name $version"
   mkdir -p "$root/DEBIAN" "$root/opt/$name/bin" "$root/opt/$name/node/bin" "$root/usr/bin" \
@@ -171,6 +198,8 @@ build_deb() { # build_deb NAME SUMMARY ENABLE MESSAGE_FILE DESCRIPTION...
   done
   [ -f "$root/opt/$name/bin/$name.js" ] || die "bin/$name.js is missing"
   install -m 0755 "$node_bin" "$root/opt/$name/node/bin/node"
+  # Debug symbols are 12 MB of the 95 MB binary and nothing uses them on an appliance.
+  command -v strip >/dev/null && strip "$root/opt/$name/node/bin/node"
   for f in /usr/share/doc/nodejs/copyright /usr/share/doc/nodejs/LICENSE; do
     [ -f "$f" ] && install -m 0644 "$f" "$root/opt/$name/node/LICENSE" && break
   done
@@ -183,7 +212,7 @@ build_deb() { # build_deb NAME SUMMARY ENABLE MESSAGE_FILE DESCRIPTION...
     "$name" "$version" "$name" >"$root/usr/share/doc/$name/copyright"
   echo "/etc/$name/$name.env" >"$root/DEBIAN/conffiles"
   for s in postinst prerm postrm; do
-    fill "$here/debian/$s" "$name" "$summary" "$enable" "$msg" >"$root/DEBIAN/$s"
+    fill "$here/debian/$s" "$name" "$comment" "$enable" "$msg" >"$root/DEBIAN/$s"
     chmod 0755 "$root/DEBIAN/$s"
   done
   local size; size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
@@ -205,7 +234,7 @@ CONTROL
   # Files owned by root, not by whoever builds.
   chmod -R u+rwX,go+rX,go-w "$root/opt/$name"
   mkdir -p "$out"
-  dpkg-deb --root-owner-group -Zxz --build "$root" "$out/${name}_${version}_amd64.deb" >/dev/null
+  dpkg-deb --root-owner-group "-Z$compression" -z6 --build "$root" "$out/${name}_${version}_amd64.deb" >/dev/null
   log "built $out/${name}_${version}_amd64.deb ($(du -h "$out/${name}_${version}_amd64.deb" | cut -f1), installed ${size} KiB)"
 }
 
