@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { ApiEnv } from '../env.ts';
 import { sendError } from '../errors.ts';
 
@@ -23,9 +24,9 @@ export const NOT_YET: { prefix: string; what: string }[] = [
 export function notImplementedRoutes(app: OpenAPIHono<ApiEnv>, implemented: (prefix: string) => boolean = () => false) {
   for (const { prefix, what } of NOT_YET) {
     if (implemented(prefix)) continue;
-    const handler = (c: Parameters<Parameters<typeof app.all>[1]>[0]) =>
-      sendError(c as never, 501, 'not_implemented', `${what} is not implemented in this version of Ferry`, { resource: prefix });
-    app.all(prefix, handler);
-    app.all(`${prefix}/*`, handler);
+    const handler = (c: Context<ApiEnv>) =>
+      sendError(c, 501, 'not_implemented', `${what} is not implemented in this version of Ferry`, { resource: prefix });
+    app.all(prefix, (c) => handler(c));
+    app.all(`${prefix}/*`, (c) => handler(c));
   }
 }
