@@ -89,7 +89,12 @@ export const readMysql: DialectReader<MysqlOptions> = async function* (opts, uni
       }
       if (failure) throw classifyDriverError(failure, { dialect: 'mysql', target: describeTarget(opts), database: opts.database ?? null, password: opts.password });
       if (done) break;
-      if (paused) { paused = false; conn.resume(); }
+      if (paused) {
+        // resume() replays queued packets synchronously: rows and even the end may arrive right here.
+        paused = false;
+        conn.resume();
+        continue;
+      }
       await new Promise<void>((resolve) => { wake = resolve; });
     }
     counters.rows = builder.rows;
