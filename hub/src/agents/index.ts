@@ -61,7 +61,7 @@ export interface AgentsModule {
   start(): Promise<{ grpcPort: number }>;
   /** Stop the built-in agent, close sessions and the gRPC server. */
   stop(): Promise<void>;
-  builtin: { start(): Promise<void>; stop(): Promise<void>; readonly agentId: string | undefined };
+  builtin: { start(): Promise<void>; stop(): Promise<void>; readonly agentId: string | undefined; readonly pid: number | undefined };
   /** Mount the /api/v1/agents routes on the API app. */
   routes(app: OpenAPIHono<ApiEnv>): void;
   /** Agents with a live session: for health and metrics. */
