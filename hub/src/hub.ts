@@ -26,6 +26,8 @@ import { JobEngine } from './jobs/engine.ts';
 import { jobMigrations } from './jobs/migrations.ts';
 import { JobStore } from './jobs/store.ts';
 import { HubMetrics } from './metrics/metrics.ts';
+import { createMigrationsModule, migrationMigrations, type MigrationsModule } from './migrate/index.ts';
+import { migrationRoutes } from './api/routes/migrations.ts';
 import { applyMigrations, openDb, type Db } from './store/db.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -40,6 +42,7 @@ export interface Hub {
   keys: ApiKeyStore;
   users: UserStore;
   connections: ConnectionStore;
+  migrations: MigrationsModule;
   signingKey: SigningKey;
   hubId: string;
   adminKeyFile: string;
@@ -88,6 +91,15 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
   const connections = new ConnectionStore(db, box);
   engine.registerRunner(CONNECTION_TEST, connectionTestRunner(connections, { agentWaitMs: 15_000 }));
 
+  // ---- migrations (issue 3): own tables, runners, routes; started after engine.recover() ----
+  applyMigrations(db, [migrationMigrations]);
+  const defaultAgentId = () => agents.builtin.agentId ?? agents.registry.builtinAgent()?.id ?? null;
+  const migrations = createMigrationsModule(
+    { db, connections, engine, jobs, relay: agents.relay, log: log.child({ component: 'migrations' }), now: o.now ?? (() => new Date()), agentWaitMs: o.agentWaitMs },
+    { defaultAgentId },
+  );
+  // ---- end migrations ----
+
   const metrics = new HubMetrics({
     agentsOnline: () => agents.onlineCount(),
     jobsByStatus: () =>
@@ -130,6 +142,8 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
     },
   });
 
+  migrationRoutes(app, { migrations, engine, jobs });
+
   // Mounted last: resources promised by the seeds but not built yet answer 501.
   notImplementedRoutes(app);
 
@@ -144,6 +158,7 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
     keys,
     users,
     connections,
+    migrations,
     signingKey,
     hubId: id,
     adminKeyFile: admin.file,
@@ -156,9 +171,11 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
         http = s;
       });
       engine.recover();
+      migrations.start();
       return { httpPort, grpcPort };
     },
     async stop() {
+      migrations.stop();
       await new Promise<void>((resolve) => {
         if (!http) return resolve();
         http.close(() => resolve());
