@@ -67,7 +67,7 @@ fi
 # at run time relative to the module, so they go to the same place under dist/.
 for dir in hub/src node-agent/src common/src proto; do
   [ -d "$repo/$dir" ] || continue
-  (cd "$repo" && find "$dir" -type f ! -name '*.ts' ! -name '*.tsx' ! -name '*.map' \
+  (cd "$repo" && find "$dir" -type f ! -name '*.ts' ! -name '*.tsx' ! -name '*.map' ! -name '*.sh' ! -name '*.md' \
       ! -path '*/__tests__/*' ! -name '*.test.*' -print0) \
     | while IFS= read -r -d '' f; do
         install -D -m 0644 "$repo/$f" "$app/dist/$f"
@@ -150,6 +150,10 @@ find "$nm" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -n
   }
   if (failed.length) { console.error(failed.join("\n")); process.exit(1); }
 ') || die "a production dependency does not load from the pruned tree"
+
+# Modules read the version from package.json two or three levels up, which under dist/ is
+# dist/package.json.
+cp "$app/package.json" "$app/dist/package.json"
 
 # --- Debian packages -------------------------------------------------------------------------
 # Shared-library dependencies of the runtime and the native addons, computed rather than

@@ -140,6 +140,7 @@ for name in ferry-hub ferry-agent; do
     bash -c "[ \"\$(chroot '$root' stat -c '%a %U %G' /etc/$name/$name.env)\" = '640 root $name' ]"
   check "$name: systemd-analyze verify passes" inroot systemd-analyze verify "/lib/systemd/system/$name.service"
 done
+check "ferry-hub --version on the PATH prints $version" bash -c "[ \"\$(chroot '$root' /usr/bin/env -i PATH=/usr/bin:/bin ferry-hub --version 2>/dev/null)\" = '$version' ]"
 check "ferry-hub.service enabled on install" test -L "$root/etc/systemd/system/multi-user.target.wants/ferry-hub.service"
 check "ferry-agent.service not enabled before enrollment" test ! -e "$root/etc/systemd/system/multi-user.target.wants/ferry-agent.service"
 
@@ -292,6 +293,7 @@ else
 fi
 check "installed hub version is $upgrade_version" \
   bash -c "[ \"\$(chroot '$root' dpkg-query -W -f='\${Version}' ferry-hub)\" = '$upgrade_version' ]"
+check "ferry-hub --version prints $upgrade_version" bash -c "[ \"\$(chroot '$root' /usr/bin/env -i PATH=/usr/bin:/bin ferry-hub --version 2>/dev/null)\" = '$upgrade_version' ]"
 check "upgrade keeps the modified conffile" grep -qx "FERRY_HTTP_PORT=$http_port" "$root/etc/ferry-hub/ferry-hub.env"
 check "upgrade does not print the first-install message" bash -c "! grep -q 'admin.key' '$work/upgrade.log'"
 check "upgrade keeps the admin key" bash -c "[ \"\$(tr -d '\n' <'$root/var/lib/ferry-hub/admin.key' | sha256sum)\" = '$key_before' ]"
