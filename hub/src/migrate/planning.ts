@@ -30,7 +30,7 @@ export function planningRunner(d: MigrationDeps): JobRunner {
     const id = String(ctx.job.resource_id);
     let m = d.store.get(id);
     if (m.status !== 'pending' && m.status !== 'planning') return { status: 'completed', result: { skipped: m.status } };
-    d.store.update(id, { status: 'planning', phase: 'planning', error: null });
+    if (!d.store.transition(id, ['pending', 'planning'], 'planning', { phase: 'planning', error: null })) return { status: 'completed', result: { skipped: m.status } };
     d.store.setPhase(id, 'planning', 'running');
     ctx.setPhase('planning');
     try {
@@ -45,7 +45,8 @@ export function planningRunner(d: MigrationDeps): JobRunner {
       if (m.status !== 'planning') return { status: 'completed', result: { skipped: m.status } };
       const pending = unresolvedMappings(plan).length;
       d.store.replaceMappings(id, plan);
-      d.store.update(id, { plan, catalog, plan_generated_at: d.now().toISOString(), status: pending === 0 ? 'approved' : 'plan_ready' });
+      d.store.update(id, { plan, catalog, plan_generated_at: d.now().toISOString() });
+      d.store.transition(id, ['planning'], pending === 0 ? 'approved' : 'plan_ready');
       d.store.setPhase(id, 'planning', 'completed');
       ctx.log('info', `Plan ready: ${plan.summary.tables} tables, ${plan.mappings.length} mappings, ${pending} waiting for approval, ${plan.risks.length} risks`, { pending_mappings: pending });
       return { status: 'completed', result: { tables: plan.summary.tables, mappings: plan.mappings.length, pending } };
@@ -53,7 +54,7 @@ export function planningRunner(d: MigrationDeps): JobRunner {
       if (ctx.signal.aborted) throw e;
       const err = e instanceof PlannerError ? new FerryError(e.code, e.message, { status: e.httpStatus }) : e instanceof FerryError ? e : new FerryError('planning_failed', (e as Error).message);
       d.store.setPhase(id, 'planning', 'failed');
-      d.store.update(id, { status: 'failed', error: { code: err.code, message: `Planning failed: ${err.message}` } });
+      d.store.transition(id, ['planning', 'pending'], 'failed', { error: { code: err.code, message: `Planning failed: ${err.message}` } });
       throw err;
     }
   };
