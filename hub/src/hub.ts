@@ -10,6 +10,7 @@ import { authRoutes } from './api/routes/auth.ts';
 import { connectionRoutes } from './api/routes/connections.ts';
 import { healthRoutes } from './api/routes/health.ts';
 import { jobRoutes } from './api/routes/jobs.ts';
+import { createBackupModule, type BackupModule } from './backup/index.ts';
 import { notImplementedRoutes } from './api/routes/not-implemented.ts';
 import { ApiKeyStore } from './auth/api-keys.ts';
 import { authMigrations } from './auth/migrations.ts';
@@ -39,6 +40,7 @@ export interface Hub {
   engine: JobEngine;
   jobs: JobStore;
   agents: AgentsModule;
+  backup: BackupModule;
   keys: ApiKeyStore;
   users: UserStore;
   connections: ConnectionStore;
@@ -144,6 +146,10 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
 
   migrationRoutes(app, { migrations, engine, jobs });
 
+  // Backup module (repositories, backups, policies, inventory): its tables, runners, Call handler and routes.
+  const backup = await createBackupModule({ db, engine, jobs, agents, connections, log, defaultRepositoryPath: repositoryPath, now: o.now });
+  backup.routes(app);
+
   // Mounted last: resources promised by the seeds but not built yet answer 501.
   notImplementedRoutes(app);
 
@@ -155,6 +161,7 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
     engine,
     jobs,
     agents,
+    backup,
     keys,
     users,
     connections,
@@ -171,6 +178,7 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
         http = s;
       });
       engine.recover();
+      backup.start();
       migrations.start();
       return { httpPort, grpcPort };
     },
@@ -181,6 +189,7 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
         http.close(() => resolve());
         (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      backup.stop();
       await agents.stop();
       db.close();
     },

@@ -1,4 +1,5 @@
 import { FerryError } from '../../../common/src/errors.ts';
+import { backupTasks } from './backup-index.ts';
 import type { TaskHandler } from './types.ts';
 
 /**
@@ -61,3 +62,6 @@ registerTask('echo', echo);
 registerTask('sleep', sleepTask);
 // Loaded on first use: the database drivers behind it are heavy and most starts never need them.
 registerTask('connection.test', async (payload, ctx) => (await import('./connection-test.ts')).connectionTest(payload, ctx));
+
+// Backup module: backup.disk, restore.disk, backup.database, restore.database, inventory.scan.
+for (const [kind, handler] of Object.entries(backupTasks)) registerTask(kind, handler);

@@ -1,0 +1,98 @@
+import { FerryError } from '../../../common/src/errors.ts';
+import { decodeRecords, RECORD } from '../../../node-agent/src/tasks/backup-wire.ts';
+import type { Repository } from './repository/index.ts';
+import { toFerryError } from './repositories.ts';
+
+/** Concurrent putChunk calls: each ends in an fsync, so a few in flight keep the disk busy. */
+const PUT_CONCURRENCY = 6;
+
+export interface IngestResult {
+  /** Disk: one entry per chunk (null = zeros). Stream: digest and length per chunk. */
+  diskChunks: (string | null)[];
+  streamChunks: { d: string; n: number }[];
+  size: number;
+  uploadedChunks: number;
+  uploadedBytes: number;
+  storedBytes: number;
+}
+
+/**
+ * Reads a backup's record stream (node-agent/src/tasks/backup-wire.ts) from a relay channel
+ * and stores its data chunks. The repository re-hashes every chunk (`chunk_digest_mismatch`
+ * refuses a chunk whose bytes do not match its name) and claims it for the pending backup.
+ */
+export function emptyIngest(): IngestResult {
+  return { diskChunks: [], streamChunks: [], size: 0, uploadedChunks: 0, uploadedBytes: 0, storedBytes: 0 };
+}
+
+/** `r` is filled as records arrive, so an interrupted attempt still tells what it uploaded. */
+export async function ingestRecords(frames: AsyncIterable<Buffer>, repo: Repository, backupId: string, kind: 'disk' | 'stream', r: IngestResult = emptyIngest()): Promise<IngestResult> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const put = (digest: string, data: Buffer) => {
+    const p: Promise<void> = repo.putChunk(digest, data, { backupId }).then(
+      (res) => {
+        r.storedBytes += res.storedBytes;
+        inFlight.delete(p);
+      },
+      (e: unknown) => {
+        failure ??= e;
+        inFlight.delete(p);
+      },
+    );
+    inFlight.add(p);
+  };
+  for await (const frame of frames) {
+    for (const rec of decodeRecords(frame)) {
+      if (failure) throw toFerryError(failure);
+      if (rec.type === RECORD.zero) {
+        if (kind === 'stream') throw new FerryError('backup_stream_invalid', 'a stream backup carried a zero record', { status: 400 });
+        r.diskChunks.push(null);
+      } else {
+        if (kind === 'disk') r.diskChunks.push(rec.digest);
+        else r.streamChunks.push({ d: rec.digest, n: rec.length });
+        if (rec.type === RECORD.data && rec.data) {
+          r.uploadedChunks++;
+          r.uploadedBytes += rec.length;
+          put(rec.digest, rec.data);
+          while (inFlight.size >= PUT_CONCURRENCY) await Promise.race(inFlight);
+        }
+      }
+      r.size += rec.length;
+    }
+  }
+  await Promise.all(inFlight);
+  if (failure) throw toFerryError(failure);
+  return r;
+}
+
+/**
+ * Backups in progress on this hub, so `backup.has_chunks` answers only the agent that runs the
+ * backup, against the right repository, and claims what it reports for that backup.
+ */
+export class ActiveBackups {
+  private readonly active = new Map<string, { agentId: string; repo: Repository }>();
+
+  add(backupId: string, agentId: string, repo: Repository): () => void {
+    this.active.set(backupId, { agentId, repo });
+    return () => this.active.delete(backupId);
+  }
+
+  /** Call handler: `{ backup_id, digests }` -> `{ have: "0101..." }`. */
+  async hasChunks(agentId: string, payload: unknown): Promise<{ have: string }> {
+    const p = (payload ?? {}) as { backup_id?: unknown; digests?: unknown };
+    const entry = typeof p.backup_id === 'string' ? this.active.get(p.backup_id) : undefined;
+    if (!entry || entry.agentId !== agentId) {
+      throw new FerryError('backup_not_active', `No backup ${String(p.backup_id)} is running on agent ${agentId}`, { status: 404 });
+    }
+    if (!Array.isArray(p.digests) || p.digests.length > 4096 || !p.digests.every((d) => typeof d === 'string')) {
+      throw new FerryError('bad_request', 'digests must be an array of at most 4096 hex SHA-256 strings', { status: 400 });
+    }
+    try {
+      const have = await entry.repo.hasChunks(p.digests as string[], { backupId: p.backup_id as string });
+      return { have: have.map((h) => (h ? '1' : '0')).join('') };
+    } catch (e) {
+      throw toFerryError(e);
+    }
+  }
+}

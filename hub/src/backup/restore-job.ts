@@ -1,0 +1,96 @@
+import { FerryError } from '../../../common/src/errors.ts';
+import type { RelayChannel } from '../agents/relay.ts';
+import type { JobRunner } from '../jobs/engine.ts';
+import { RECORD, RecordPacker, type RestoreDatabasePayload, type RestoreDiskPayload } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
+import { restoreSnapshot, type Repository, type SnapshotManifest } from './repository/index.ts';
+import { toFerryError } from './repositories.ts';
+
+const ATTEMPTS = 3;
+
+export interface RestoreParams {
+  backup_id: string;
+  target: { agent_id: string; path: string } | { connection_id: string };
+}
+
+/**
+ * The `restore` job: the hub reads the snapshot (every chunk re-hashed by the repository) and
+ * streams it as records to the target agent, which hashes each chunk again before writing.
+ */
+export function restoreJobRunner(d: BackupDeps): JobRunner {
+  return async (ctx) => {
+    const p = ctx.job.params as unknown as RestoreParams;
+    const b = d.store.get(p.backup_id);
+    if (!b.snapshot_id) throw new FerryError('backup_not_restorable', `Backup ${b.id} has no snapshot (status ${b.status})`, { status: 409 });
+    const repo = await d.repos.repo(b.repository_id);
+    let manifest: SnapshotManifest;
+    try {
+      manifest = await repo.readSnapshot(b.snapshot_id);
+    } catch (e) {
+      throw toFerryError(e);
+    }
+    ctx.setPhase('restoring');
+    for (let attempt = 1; ; attempt++) {
+      let agentId: string;
+      let task: string;
+      let payload: RestoreDiskPayload | RestoreDatabasePayload;
+      const name = `rs-${ctx.job.id}-${attempt}-${Date.now()}`;
+      if ('connection_id' in p.target) {
+        const { agent_id, spec } = d.connections.specFor(p.target.connection_id);
+        agentId = agent_id;
+        task = BACKUP_TASKS.restoreDatabase;
+        payload = { connection: spec, format: (b.format as 'custom' | 'plain') ?? 'custom', size: manifest.size, channel: name };
+      } else {
+        agentId = p.target.agent_id;
+        task = BACKUP_TASKS.restoreDisk;
+        payload = { path: p.target.path, size: manifest.size, channel: name };
+      }
+      const ch = d.relay.openChannel(name, { consumer: agentId });
+      const state: { repoError?: unknown } = {};
+      const producer = produce(ch, repo, manifest, state);
+      producer.catch(() => undefined);
+      try {
+        const result = await ctx.runTask(agentId, task, payload, { maxAttempts: 1 });
+        await producer;
+        ctx.log('info', `Restored backup ${b.id} (snapshot ${b.snapshot_id}, ${manifest.size} bytes)`);
+        return { status: 'completed', result: { backup_id: b.id, snapshot_id: b.snapshot_id, size_bytes: manifest.size, target: p.target, agent: result } };
+      } catch (e) {
+        // A repository failure (damaged or missing chunk) is the real cause, not the agent's broken stream.
+        ch.abort(e instanceof Error ? e.message : String(e));
+        await producer.catch(() => undefined);
+        if (state.repoError) throw toFerryError(state.repoError);
+        const retry = e instanceof FerryError && e.retryable && attempt < ATTEMPTS && !ctx.signal.aborted;
+        if (!retry) throw e;
+        ctx.log('warning', `Restore attempt ${attempt} failed: ${(e as Error).message}; retrying`);
+      }
+    }
+  };
+}
+
+async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, state: { repoError?: unknown }): Promise<void> {
+  const packer = new RecordPacker((f) => ch.write(f));
+  const blocks = restoreSnapshot(repo, m.id, { zeros: 'null', readAhead: 8 });
+  try {
+    let i = 0;
+    for (;;) {
+      let next: IteratorResult<{ offset: number; length: number; data: Buffer | null }>;
+      try {
+        next = await blocks.next();
+      } catch (e) {
+        state.repoError = e;
+        throw e;
+      }
+      if (next.done) break;
+      const block = next.value;
+      const digest = m.kind === 'disk' ? m.chunks[i] : m.chunks[i]?.d;
+      i++;
+      if (block.data === null) await packer.add(RECORD.zero, '', block.length);
+      else await packer.add(RECORD.data, digest!, block.length, block.data);
+    }
+    await packer.flush();
+    ch.end();
+  } catch (e) {
+    ch.abort(`the hub could not read the snapshot: ${(e as Error).message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,33 @@
+/** One byte range of a disk. */
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+export interface DiskDescription {
+  /** Stable id of the source (for a file: its resolved path). */
+  id: string;
+  path: string;
+  size: number;
+  sectorSize: number;
+  kind: 'file' | 'block';
+}
+
+/**
+ * A disk the agent can back up (ARCHITECTURE.md "Disk sources"). Contract, for every
+ * implementation:
+ * - `describe()` is cheap and may be called at any time before `release()`.
+ * - `allocatedExtents()` lists ranges that may hold data, sorted, non-overlapping, inside
+ *   [0, size); everything outside them reads as zeros. Listing the whole disk is always correct.
+ * - `changedExtents(token)` lists ranges that may differ from the point in time named by
+ *   `token` (all allocated extents when the source has no change tracking or no token).
+ * - `read(offset, length)` returns exactly `length` bytes (less only at the end of the disk).
+ * - `release()` frees what `open` took; the source is unusable after it.
+ */
+export interface DiskSource {
+  describe(): DiskDescription;
+  allocatedExtents(): Promise<Extent[]>;
+  changedExtents(token: string | null): Promise<{ extents: Extent[]; tracked: boolean }>;
+  read(offset: number, length: number): Promise<Buffer>;
+  release(): Promise<void>;
+}

@@ -1,0 +1,204 @@
+import { FerryError } from '../../../common/src/errors.ts';
+
+/**
+ * The record stream carried on a backup or restore relay channel. Shared by the agent (which
+ * writes backups and reads restores) and the hub (the reverse); the hub imports this file.
+ *
+ * One record per chunk, in order of the chunks in the snapshot:
+ *
+ *   byte 0        type: 0 = zero range (no data), 1 = reference (chunk already in the
+ *                 repository, no data), 2 = data (the chunk's bytes follow)
+ *   bytes 1..32   SHA-256 of the chunk (32 zero bytes for type 0)
+ *   bytes 33..36  length of the chunk, uint32 big-endian
+ *   bytes 37..    the chunk's bytes (type 2 only), uncompressed
+ *
+ * A frame holds whole records only, so a reader never reassembles across frames. Chunks are
+ * sent uncompressed: the repository compresses on store and needs the plain bytes to check
+ * the digest anyway, and on the loopback/LAN paths Ferry targets, CPU is scarcer than bandwidth.
+ */
+export const RECORD = { zero: 0, ref: 1, data: 2 } as const;
+export type RecordType = (typeof RECORD)[keyof typeof RECORD];
+
+export const RECORD_HEADER_BYTES = 37;
+/** Frames are cut near this size (a frame always holds at least one record). */
+export const FRAME_TARGET_BYTES = 1024 * 1024;
+const ZERO_DIGEST = Buffer.alloc(32);
+
+export interface ChunkRecord {
+  type: RecordType;
+  /** Lowercase hex SHA-256; '' for a zero record. */
+  digest: string;
+  length: number;
+  /** Present for data records: a view into the frame (copy it to keep it past the frame). */
+  data?: Buffer;
+}
+
+export function encodeRecordHeader(type: RecordType, digest: string, length: number): Buffer {
+  const h = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  h[0] = type;
+  if (type === RECORD.zero || digest === '') ZERO_DIGEST.copy(h, 1);
+  else h.write(digest, 1, 32, 'hex');
+  h.writeUInt32BE(length, 33);
+  return h;
+}
+
+/** Splits a frame into its records; a truncated or unknown record is a protocol error. */
+export function* decodeRecords(frame: Buffer): Generator<ChunkRecord> {
+  let pos = 0;
+  while (pos < frame.length) {
+    if (frame.length - pos < RECORD_HEADER_BYTES) throw protocolError(`a record header is cut at byte ${pos} of a ${frame.length}-byte frame`);
+    const type = frame[pos]!;
+    const length = frame.readUInt32BE(pos + 33);
+    if (type === RECORD.zero) {
+      yield { type, digest: '', length };
+      pos += RECORD_HEADER_BYTES;
+    } else if (type === RECORD.ref || type === RECORD.data) {
+      const digest = frame.toString('hex', pos + 1, pos + 33);
+      pos += RECORD_HEADER_BYTES;
+      if (type === RECORD.ref) {
+        yield { type, digest, length };
+      } else {
+        if (frame.length - pos < length) throw protocolError(`a data record of ${length} bytes is cut after ${frame.length - pos} bytes`);
+        yield { type, digest, length, data: frame.subarray(pos, pos + length) };
+        pos += length;
+      }
+    } else {
+      throw protocolError(`unknown record type ${type} at byte ${pos}`);
+    }
+  }
+}
+
+function protocolError(message: string): FerryError {
+  return new FerryError('backup_stream_invalid', `backup record stream: ${message}`, { status: 400 });
+}
+
+/**
+ * Packs records into frames of about FRAME_TARGET_BYTES and hands each full frame to `send`
+ * (which applies backpressure). Call `flush()` at the end.
+ */
+export class RecordPacker {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  /** Bytes of chunk data sent in data records. */
+  dataBytes = 0;
+  records = 0;
+
+  constructor(private readonly send: (frame: Buffer) => Promise<void>) {}
+
+  async add(type: RecordType, digest: string, length: number, data?: Buffer): Promise<void> {
+    const header = encodeRecordHeader(type, digest, length);
+    const size = header.length + (type === RECORD.data ? length : 0);
+    if (this.bytes > 0 && this.bytes + size > FRAME_TARGET_BYTES) await this.flush();
+    this.parts.push(header);
+    if (type === RECORD.data) {
+      if (!data || data.length !== length) throw new Error(`data record of ${length} bytes given ${data?.length ?? 0}`);
+      this.parts.push(data);
+      this.dataBytes += length;
+    }
+    this.bytes += size;
+    this.records++;
+  }
+
+  async flush(): Promise<void> {
+    if (this.bytes === 0) return;
+    const frame = Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    this.bytes = 0;
+    await this.send(frame);
+  }
+}
+
+/** Previous snapshot's digests for an incremental: 32 bytes per chunk, all zero for a zero chunk. */
+export function encodeDigestList(digests: readonly (string | null)[]): Buffer {
+  const out = Buffer.alloc(digests.length * 32);
+  digests.forEach((d, i) => {
+    if (d) out.write(d, i * 32, 32, 'hex');
+  });
+  return out;
+}
+
+export function decodeDigestList(buf: Buffer): (string | null)[] {
+  if (buf.length % 32 !== 0) throw protocolError(`a digest list of ${buf.length} bytes is not a multiple of 32`);
+  const out: (string | null)[] = [];
+  for (let i = 0; i < buf.length; i += 32) {
+    out.push(buf.subarray(i, i + 32).equals(ZERO_DIGEST) ? null : buf.toString('hex', i, i + 32));
+  }
+  return out;
+}
+
+/** Call methods the backup tasks use (hub registers them). */
+export const BACKUP_CALLS = {
+  /** `{ backup_id, digests: string[] }` -> `{ have: string }` ("1"/"0" per digest). */
+  hasChunks: 'backup.has_chunks',
+} as const;
+
+/** Payload of `backup.disk`. */
+export interface BackupDiskPayload {
+  backup_id: string;
+  path: string;
+  chunk_size: number;
+  /** Push channel for the record stream. */
+  channel: string;
+  /** Pull channel with the previous snapshot's digests (incremental), when there is one. */
+  previous_channel?: string;
+}
+
+export interface BackupDiskResult {
+  size: number;
+  chunks: number;
+  zero_chunks: number;
+  unchanged_chunks: number;
+  looked_up_chunks: number;
+  uploaded_chunks: number;
+  uploaded_bytes: number;
+  bytes_read: number;
+}
+
+/** Payload of `restore.disk`. */
+export interface RestoreDiskPayload {
+  path: string;
+  size: number;
+  channel: string;
+}
+
+export interface RestoreDiskResult {
+  path: string;
+  bytes_written: number;
+  zero_bytes_skipped: number;
+  chunks_verified: number;
+}
+
+/** Payload of `backup.database`. */
+export interface BackupDatabasePayload {
+  backup_id: string;
+  connection: DatabaseConnectionSpec;
+  format: 'custom' | 'plain';
+  cdc: { min: number; avg: number; max: number };
+  channel: string;
+}
+
+export interface BackupDatabaseResult {
+  size: number;
+  chunks: number;
+  looked_up_chunks: number;
+  uploaded_chunks: number;
+  uploaded_bytes: number;
+}
+
+/** Payload of `restore.database`. */
+export interface RestoreDatabasePayload {
+  connection: DatabaseConnectionSpec;
+  format: 'custom' | 'plain';
+  size: number;
+  channel: string;
+}
+
+/** The part of a connection the pg tools need (hub ConnectionFields, password included). */
+export interface DatabaseConnectionSpec {
+  type: string;
+  host: string | null;
+  port: number | null;
+  database: string | null;
+  user: string | null;
+  password: string | null;
+}
