@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Repository, restoreSnapshotToFile } from '../../../hub/src/backup/repository/index.ts';
-import { backup, chunkFile, diskImage, logText, sha256, tempDir } from './repository-helpers.ts';
+import { Repository, restoreSnapshotToFile, type RepositoryOptions } from '../../../hub/src/backup/repository/index.ts';
+import { backup, diskImage, locateChunk, logText, sha256, tempDir } from './repository-helpers.ts';
 
 const HOUR = 60 * 60_000;
 const dirs: string[] = [];
@@ -10,22 +10,23 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
 });
 
-async function freshRepo(): Promise<{ root: string; repo: Repository }> {
+// A chunk's age is its pack's age: tests that age chunks one by one write one chunk per pack.
+async function freshRepo(options: RepositoryOptions = { packSize: 1 }): Promise<{ root: string; repo: Repository }> {
   const root = await tempDir();
   dirs.push(root);
-  return { root, repo: await Repository.init(root) };
+  return { root, repo: await Repository.init(root, {}, options) };
 }
 
-async function age(root: string, digest: string, ms: number): Promise<void> {
+async function age(repo: Repository, root: string, digest: string, ms: number): Promise<void> {
+  await repo.flush();
   const t = new Date(Date.now() - ms);
-  await fs.utimes(chunkFile(root, digest), t, t);
+  await fs.utimes((await locateChunk(root, digest))!.pack, t, t);
 }
 
+/** The chunk is listed by a pack index on disk and its pack file is there. */
 async function exists(root: string, digest: string): Promise<boolean> {
-  return fs.stat(chunkFile(root, digest)).then(
-    () => true,
-    () => false,
-  );
+  const loc = await locateChunk(root, digest);
+  return loc !== null && (await fs.stat(loc.pack).then(() => true, () => false));
 }
 
 describe('garbage collection', () => {
@@ -37,7 +38,7 @@ describe('garbage collection', () => {
     const orphanYoung = randomBytes(5000);
     const claimedOld = logText(7000);
     for (const b of [orphanOld, orphanYoung, claimedOld]) await repo.putChunk(sha256(b), b);
-    for (const d of [...referenced, sha256(orphanOld), sha256(claimedOld)]) await age(root, d, 3 * HOUR);
+    for (const d of [...referenced, sha256(orphanOld), sha256(claimedOld)]) await age(repo, root, d, 3 * HOUR);
 
     // a backup in progress learns that claimedOld already exists and will reference it
     const pendingBackup = await repo.beginBackup();
@@ -65,7 +66,7 @@ describe('garbage collection', () => {
     const { root, repo } = await freshRepo();
     const old = logText(9000);
     await repo.putChunk(sha256(old), old);
-    await age(root, sha256(old), 5 * HOUR);
+    await age(repo, root, sha256(old), 5 * HOUR);
     const b = await repo.beginBackup({ id: 'job-17' });
     await repo.hasChunks([sha256(old)], { backupId: b.id });
 
@@ -79,7 +80,7 @@ describe('garbage collection', () => {
   });
 
   it('restores every remaining snapshot on its own after another is deleted and gc ran', async () => {
-    const { root, repo } = await freshRepo();
+    const { root, repo } = await freshRepo({});
     const v1 = diskImage(24);
     const v2 = Buffer.from(v1);
     randomBytes(4096).copy(v2, 4 * 65536 + 8192); // scattered 4 KiB writes into two random blocks
@@ -118,11 +119,11 @@ describe('garbage collection', () => {
     const fillers = Array.from({ length: 200 }, () => randomBytes(2000));
     for (const b of fillers) {
       await repo.putChunk(sha256(b), b);
-      await age(root, sha256(b), 2 * HOUR);
+      await age(repo, root, sha256(b), 2 * HOUR);
     }
     const late = logText(5000);
     await repo.putChunk(sha256(late), late);
-    await age(root, sha256(late), 2 * HOUR);
+    await age(repo, root, sha256(late), 2 * HOUR);
     const gc = repo.gc({ graceMs: HOUR, now: Date.now() });
     await repo.writeSnapshot({ format: 1, id: 'late', kind: 'stream', createdAt: new Date().toISOString(), size: late.length, chunks: [{ d: sha256(late), n: late.length }] });
     await gc;

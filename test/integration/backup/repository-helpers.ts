@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cdcChunks, fixedChunks, isAllZero } from '../../../common/src/chunking/index.ts';
 import type { Repository, SnapshotManifest } from '../../../hub/src/backup/repository/index.ts';
+import { decodeIndex } from '../../../hub/src/backup/repository/pack-format.ts';
 
 export async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'ferry-repo-t-'));
@@ -74,6 +75,46 @@ export async function backup(
   return m;
 }
 
-export function chunkFile(root: string, digest: string): string {
-  return path.join(root, 'chunks', digest.slice(0, 2), digest);
+/** Where a chunk's stored form (codec byte + payload) sits on disk, read from the `.idx` files; null when no pack lists it. */
+export async function locateChunk(root: string, digest: string): Promise<{ pack: string; offset: number; length: number } | null> {
+  const packs = path.join(root, 'packs');
+  for (const dir of await fs.readdir(packs).catch(() => [])) {
+    for (const name of await fs.readdir(path.join(packs, dir))) {
+      if (!name.endsWith('.idx')) continue;
+      const entries = decodeIndex(await fs.readFile(path.join(packs, dir, name)));
+      const e = entries?.find((x) => x.digest === digest);
+      if (e) return { pack: path.join(packs, dir, name.slice(0, -4)), offset: e.offset, length: e.length };
+    }
+  }
+  return null;
+}
+
+/** The stored form of a chunk as it is inside its pack (the repository must have been flushed). */
+export async function readStoredChunk(root: string, digest: string): Promise<Buffer> {
+  const loc = await locateChunk(root, digest);
+  if (!loc) throw new Error(`no pack lists chunk ${digest}`);
+  const fh = await fs.open(loc.pack, 'r');
+  try {
+    const buf = Buffer.alloc(loc.length);
+    await fh.read(buf, 0, loc.length, loc.offset);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Flips one byte of a chunk's stored form inside its pack, `fromEnd` bytes before its end. */
+export async function damageChunk(root: string, digest: string, fromEnd = 10): Promise<void> {
+  const loc = await locateChunk(root, digest);
+  if (!loc) throw new Error(`no pack lists chunk ${digest}`);
+  const fh = await fs.open(loc.pack, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    const at = loc.offset + loc.length - fromEnd;
+    await fh.read(b, 0, 1, at);
+    b[0] = (b[0]! + 1) & 0xff;
+    await fh.write(b, 0, 1, at);
+  } finally {
+    await fh.close();
+  }
 }

@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRepositoryError, Repository, RepositoryError, restoreSnapshot, restoreSnapshotToFile } from '../../../hub/src/backup/repository/index.ts';
-import { backup, chunkFile, diskImage, logText, sha256, tempDir } from './repository-helpers.ts';
+import { isRepositoryError, Repository, RepositoryError, restoreSnapshot, restoreSnapshotToFile, type RepositoryOptions } from '../../../hub/src/backup/repository/index.ts';
+import { backup, damageChunk, diskImage, locateChunk, logText, readStoredChunk, sha256, tempDir } from './repository-helpers.ts';
 
 const dirs: string[] = [];
-async function freshRepo(params = {}): Promise<{ root: string; repo: Repository }> {
+async function freshRepo(params = {}, options: RepositoryOptions = {}): Promise<{ root: string; repo: Repository }> {
   const root = await tempDir();
   dirs.push(root);
-  return { root, repo: await Repository.init(root, params) };
+  return { root, repo: await Repository.init(root, params, options) };
 }
 afterEach(async () => {
   for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
@@ -23,8 +23,9 @@ describe('repository on a local disk', () => {
     const tiny = Buffer.from('x');
     for (const b of [text, random, tiny]) expect(await repo.putChunk(sha256(b), b)).toMatchObject({ stored: true });
     for (const b of [text, random, tiny]) expect((await repo.getChunk(sha256(b))).equals(b)).toBe(true);
-    const textFile = await fs.readFile(chunkFile(root, sha256(text)));
-    const randomFile = await fs.readFile(chunkFile(root, sha256(random)));
+    await repo.flush();
+    const textFile = await readStoredChunk(root, sha256(text));
+    const randomFile = await readStoredChunk(root, sha256(random));
     expect(textFile[0]).toBe(1); // zstd
     expect(textFile.length).toBeLessThan(text.length / 3);
     expect(randomFile[0]).toBe(0); // raw
@@ -65,20 +66,18 @@ describe('repository on a local disk', () => {
   });
 
   it('reports a damaged and a missing chunk in verify, and getChunk throws chunk_corrupt naming the digest', async () => {
-    const { root, repo } = await freshRepo();
+    // One chunk per pack, so one pack can go missing while the others are damaged in place.
+    const { root, repo } = await freshRepo({}, { packSize: 1 });
     const m = await backup(repo, 'snap', diskImage(12));
     expect(await repo.verifySnapshot('snap')).toMatchObject({ ok: true, missing: [], damaged: [] });
     const digests = [...new Set((m.kind === "disk" ? m.chunks : []).filter((d): d is string => d !== null))];
     // digests: random block 0 (stored raw), text block 2 (zstd), random block 4
     const [damaged, damagedZstd, missing] = [digests[0]!, digests[1]!, digests[2]!];
-    expect((await fs.readFile(chunkFile(root, damagedZstd)))[0]).toBe(1);
-    for (const d of [damaged, damagedZstd]) {
-      const file = chunkFile(root, d);
-      const bytes = await fs.readFile(file);
-      bytes[bytes.length - 10] = (bytes[bytes.length - 10]! + 1) & 0xff;
-      await fs.writeFile(file, bytes);
-    }
-    await fs.rm(chunkFile(root, missing));
+    expect((await readStoredChunk(root, damagedZstd))[0]).toBe(1);
+    for (const d of [damaged, damagedZstd]) await damageChunk(root, d);
+    const lost = (await locateChunk(root, missing))!.pack;
+    await fs.rm(lost);
+    await fs.rm(`${lost}.idx`);
     const v = await repo.verifySnapshot('snap');
     expect(v).toMatchObject({ ok: false, damaged: [damaged, damagedZstd].sort(), missing: [missing] });
     await expect(repo.getChunk(damagedZstd)).rejects.toMatchObject({ code: 'chunk_corrupt', digest: damagedZstd });

@@ -7,6 +7,21 @@ export interface ObjectInfo {
   mtimeMs: number;
 }
 
+/**
+ * An object being written by appends (a pack being filled). Invisible under its key, and
+ * never listed, until `commit`; a crash before that leaves debris that `recover` removes.
+ */
+export interface AppendObject {
+  /** Writes `data` at byte `position`; several writes may be in flight at distinct positions. */
+  write(data: readonly Buffer[], position: number): Promise<void>;
+  /** Reads bytes already written (callers wait for the write first). */
+  read(position: number, length: number): Promise<Buffer>;
+  /** Makes the content durable, then installs it under its key, durable by name. */
+  commit(): Promise<void>;
+  /** Drops the object. */
+  abort(): Promise<void>;
+}
+
 export interface BackendSpace {
   capacityBytes: number;
   freeBytes: number;
@@ -27,6 +42,9 @@ export interface BackendSpace {
  * - `delete` of a missing key succeeds (deleting is idempotent).
  * - `list(prefix)` yields every object whose key starts with `prefix`, in no particular order;
  *   objects written or deleted during the listing may or may not appear.
+ * - `createAppend(key)` starts an AppendObject; `commit` is durable like `put` (content and name).
+ * - `readAt(key, offset, length)` reads a byte range of an object; a missing key rejects with
+ *   `object_not_found`; a range past the end yields fewer bytes.
  * - `recover` removes debris of interrupted writes older than `olderThanMs` (relative to
  *   `now`); it never touches a completed object.
  * Implementations hold no repository logic: hashing, compression and GC live above them.
@@ -39,9 +57,13 @@ export interface RepositoryBackend {
   stat(key: string): Promise<ObjectInfo | null>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  createAppend(key: string): Promise<AppendObject>;
+  readAt(key: string, offset: number, length: number): Promise<Buffer>;
   recover(options: { now: number; olderThanMs: number }): Promise<{ removedTempFiles: number }>;
   /** Capacity and free space of the underlying store, when it has such a notion. */
   space(): Promise<BackendSpace | null>;
+  /** Releases cached resources (open descriptors); the backend stays usable. */
+  close?(): void;
 }
 
 const KEY_RE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;

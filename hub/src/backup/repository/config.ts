@@ -4,7 +4,8 @@ import { checkFixedSize, compileCdcOptions, DEFAULT_CDC, DEFAULT_FIXED_CHUNK_SIZ
 import { DEFAULT_COMPRESSION } from './codec.ts';
 import { RepositoryError } from './errors.ts';
 
-export const REPOSITORY_FORMAT = 1;
+/** Format 2: chunks in pack files (docs/repository-format.md). Format 1 (a file per chunk) is not read. */
+export const REPOSITORY_FORMAT = 2;
 
 export const repositoryConfigSchema = z.object({
   format: z.number().int(),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { checkKey, type BackendSpace, type ObjectInfo, type RepositoryBackend } from './backend.ts';
+import { checkKey, type AppendObject, type BackendSpace, type ObjectInfo, type RepositoryBackend } from './backend.ts';
 import { RepositoryError } from './errors.ts';
 
 const TMP_DIR = 'tmp';
@@ -32,6 +32,9 @@ export class LocalDiskBackend implements RepositoryBackend {
   private file(key: string): string {
     return path.join(this.root, ...checkKey(key).split('/'));
   }
+
+  // Descriptors of packs being read, so restores do not open a file per chunk.
+  private readonly readers = new FdCache(32);
 
   // Folders holding objects renamed with deferDirSync and not yet fsynced.
   private readonly dirtyDirs = new Set<string>();
@@ -131,7 +134,78 @@ export class LocalDiskBackend implements RepositoryBackend {
   }
 
   async delete(key: string): Promise<void> {
+    this.readers.evict(this.file(key));
     await fs.rm(this.file(key), { force: true });
+  }
+
+  async createAppend(key: string): Promise<AppendObject> {
+    const dest = this.file(key);
+    const tmp = path.join(this.root, TMP_DIR, `${this.tmpPrefix}${(this.tmpSeq++).toString(36)}.pack`);
+    const fh = await fs.open(tmp, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o640);
+    // The handle stays open after commit for reads already in flight; it closes with the last.
+    let reads = 0;
+    let state: 'open' | 'committed' | 'closed' = 'open';
+    const closeIfIdle = (): void => {
+      if (state === 'committed' && reads === 0) {
+        state = 'closed';
+        void fh.close().catch(() => undefined);
+      }
+    };
+    return {
+      write: async (data, position) => {
+        const total = data.reduce((n, b) => n + b.length, 0);
+        let written = 0;
+        while (written < total) {
+          const { bytesWritten } = await fh.writev(written === 0 ? [...data] : remaining(data, written), position + written);
+          written += bytesWritten;
+        }
+      },
+      read: async (position, length) => {
+        if (state === 'closed') return this.readAt(key, position, length);
+        reads++;
+        try {
+          return await readFully(fh, position, length);
+        } finally {
+          reads--;
+          closeIfIdle();
+        }
+      },
+      commit: async () => {
+        await fh.sync();
+        try {
+          await fs.rename(tmp, dest);
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw err;
+          await fs.mkdir(path.dirname(dest), { recursive: true });
+          await fs.rename(tmp, dest);
+        }
+        await this.syncDir(path.dirname(dest));
+        state = 'committed';
+        closeIfIdle();
+      },
+      abort: async () => {
+        if (state !== 'closed') await fh.close().catch(() => undefined);
+        state = 'closed';
+        await fs.rm(tmp, { force: true });
+      },
+    };
+  }
+
+  async readAt(key: string, offset: number, length: number): Promise<Buffer> {
+    const h = await this.readers.acquire(this.file(key)).catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) throw new RepositoryError('object_not_found', `object ${key} does not exist`);
+      throw err;
+    });
+    try {
+      return await readFully(await h.fh, offset, length);
+    } finally {
+      h.release();
+    }
+  }
+
+  /** Closes cached read descriptors (a Repository that is done with the folder calls it). */
+  close(): void {
+    this.readers.closeAll();
   }
 
   async recover({ now, olderThanMs }: { now: number; olderThanMs: number }): Promise<{ removedTempFiles: number }> {
@@ -196,4 +270,83 @@ function remaining(parts: readonly Buffer[], skip: number): Buffer[] {
     skip = 0;
   }
   return out;
+}
+
+async function readFully(fh: fs.FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+/**
+ * A small LRU of read-only file handles. A handle is closed only once no read uses it: an
+ * evicted (or deleted) file's handle leaves the cache at once and closes after its last reader.
+ */
+class FdCache {
+  private readonly open = new Map<string, Handle>();
+  constructor(private readonly max: number) {}
+
+  async acquire(file: string): Promise<Handle> {
+    let h = this.open.get(file);
+    if (h) {
+      this.open.delete(file); // re-insert: most recently used last
+      this.open.set(file, h);
+    } else {
+      h = new Handle(fs.open(file, 'r'));
+      this.open.set(file, h);
+      const mine = h;
+      h.fh.catch(() => {
+        if (this.open.get(file) === mine) this.open.delete(file);
+      });
+      for (const [f, old] of this.open) {
+        if (this.open.size <= this.max) break;
+        this.open.delete(f);
+        old.retire();
+      }
+    }
+    h.users++;
+    try {
+      await h.fh;
+    } catch (err) {
+      h.release();
+      throw err;
+    }
+    return h;
+  }
+
+  evict(file: string): void {
+    const h = this.open.get(file);
+    if (!h) return;
+    this.open.delete(file);
+    h.retire();
+  }
+
+  closeAll(): void {
+    for (const f of [...this.open.keys()]) this.evict(f);
+  }
+}
+
+class Handle {
+  users = 0;
+  private retired = false;
+  constructor(readonly fh: Promise<fs.FileHandle>) {}
+
+  release(): void {
+    this.users--;
+    if (this.retired && this.users === 0) this.close();
+  }
+
+  retire(): void {
+    this.retired = true;
+    if (this.users === 0) this.close();
+  }
+
+  private close(): void {
+    void this.fh.then((fh) => fh.close()).catch(() => undefined);
+  }
 }

@@ -1,10 +1,16 @@
 import type { BackendSpace, RepositoryBackend } from './backend.ts';
-import { ChunkIndex } from './chunk-index.ts';
+import { ChunkIndex, type ChunkLocation, type Pack } from './chunk-index.ts';
 import { checkDigest, decodeChunk, encodeChunk, sha256Hex } from './codec.ts';
 import { buildConfig, parseConfig, type RepositoryConfig, type RepositoryParams } from './config.ts';
 import { isRepositoryError, RepositoryError } from './errors.ts';
 import { runGc, type GcOptions, type GcResult } from './gc.ts';
-import { CHUNKS_PREFIX, chunkKey, CONFIG_KEY, digestOfKey, SNAPSHOTS_PREFIX, snapshotKey } from './keys.ts';
+import { CONFIG_KEY, packKey, SNAPSHOTS_PREFIX, snapshotKey } from './keys.ts';
+import { loadPacks } from './pack-loader.ts';
+import { PACK_MAGIC } from './pack-format.ts';
+import { PackWriter } from './pack-writer.ts';
+
+const PACK_HEADER_SIZE = PACK_MAGIC.length;
+const packKeyOf = (pack: Pack): string => packKey(pack.id);
 import { LocalDiskBackend } from './local-disk-backend.ts';
 import { manifestDigests, parseManifest, summarize, type SnapshotManifest, type SnapshotSummary } from './manifest.ts';
 import { PendingBackups, type PendingBackup } from './pending.ts';
@@ -14,17 +20,25 @@ export interface RepositoryOptions {
   now?: () => number;
   /** Temp files older than this are debris of a crash and removed at open. @default 900000 (15 min) */
   tempMaxAgeMs?: number;
+  /**
+   * A pack is sealed (one fsync) once it holds this many bytes; `flush`/`writeSnapshot` seal
+   * earlier. Not part of the format: any size reads back. @default 33554432 (32 MiB)
+   */
+  packSize?: number;
 }
 
 export interface RepositoryStats {
   /** Sum of the sizes of all snapshots (what restoring all of them would write). */
   logicalBytes: number;
-  /** Bytes of all chunk files (after compression). */
+  /** Stored bytes of all chunks (after compression; codec byte + payload, without pack framing). */
   storedBytes: number;
   chunkCount: number;
   snapshotCount: number;
   /** logicalBytes / storedBytes: deduplication, compression and zero ranges together; 0 when empty. */
   dedupRatio: number;
+  /** Pack files sealed in the repository, and their bytes on disk (including dead chunks GC left). */
+  packCount?: number;
+  packBytes?: number;
 }
 
 export interface PutChunkResult {
@@ -56,11 +70,19 @@ export class Repository {
   private readonly summaries = new Map<string, SnapshotSummary>();
   /** Set while a GC runs: manifests written meanwhile add their digests so the sweep keeps them. */
   private gcMarks: Set<string> | null = null;
+  private readonly packSize: number;
+  /** The pack being filled by putChunk. */
+  private current: Promise<PackWriter> | null = null;
+  private currentWriter: PackWriter | null = null;
+  private readonly sealing = new Set<Promise<void>>();
+  /** A background seal that failed; the next flush reports it. */
+  private sealFailure: unknown = null;
 
-  private constructor(backend: RepositoryBackend, config: RepositoryConfig, now: () => number) {
+  private constructor(backend: RepositoryBackend, config: RepositoryConfig, now: () => number, packSize: number) {
     this.backend = backend;
     this.config = config;
     this.now = now;
+    this.packSize = packSize;
     this.pending = new PendingBackups(backend);
   }
 
@@ -96,17 +118,19 @@ export class Repository {
       }
       throw err;
     }
-    const repo = new Repository(backend, parseConfig(raw, label), now);
-    await backend.recover({ now: now(), olderThanMs: options.tempMaxAgeMs ?? 15 * 60_000 });
-    await repo.load();
+    const packSize = options.packSize ?? 32 * 1024 * 1024;
+    if (!Number.isInteger(packSize) || packSize < 1 || packSize > 1024 * 1024 * 1024) {
+      throw new TypeError(`packSize ${packSize} is not an integer between 1 and 1073741824`);
+    }
+    const repo = new Repository(backend, parseConfig(raw, label), now, packSize);
+    const maxAge = options.tempMaxAgeMs ?? 15 * 60_000;
+    await backend.recover({ now: now(), olderThanMs: maxAge });
+    await repo.load(now(), maxAge);
     return repo;
   }
 
-  private async load(): Promise<void> {
-    for await (const o of this.backend.list(CHUNKS_PREFIX)) {
-      const d = digestOfKey(o.key);
-      if (d) this.index.add(d, o.size);
-    }
+  private async load(now: number, debrisAgeMs: number): Promise<void> {
+    await loadPacks(this.backend, this.index, { now, debrisAgeMs });
     for await (const o of this.backend.list(SNAPSHOTS_PREFIX)) {
       if (!o.key.endsWith('.json')) continue;
       const m = parseManifest(JSON.parse((await this.backend.get(o.key)).toString('utf8')));
@@ -131,7 +155,8 @@ export class Repository {
   /**
    * Stores `data` under `digest` after checking that SHA-256(data) is `digest`
    * (`chunk_digest_mismatch` otherwise). Already stored: no write. When it resolves the
-   * content is fsynced; its name is durable after `flush()` or the next `writeSnapshot`.
+   * chunk is in the open pack (readable, `hasChunks` true); it is durable after `flush()` or
+   * the next `writeSnapshot`, which seal the pack first.
    */
   async putChunk(digest: string, data: Buffer, options: { backupId?: string } = {}): Promise<PutChunkResult> {
     checkDigest(digest);
@@ -149,12 +174,14 @@ export class Repository {
       mine = true;
       if (this.index.has(digest)) return { stored: false, storedBytes: 0 };
       const parts = encodeChunk(data, this.config.compression);
-      const size = parts.reduce((n, b) => n + b.length, 0);
-      // The folder fsync is deferred to writeSnapshot's flush: the manifest is what must
-      // never point at a chunk a crash could lose, and one fsync per folder is much cheaper.
-      await this.backend.put(chunkKey(digest), parts, { deferDirSync: true });
-      this.index.add(digest, size);
-      return { stored: true, storedBytes: size };
+      let w = await this.writer();
+      while (w.sealed) w = await this.writer(); // rotated by another put meanwhile
+      const appended = w.append(digest, parts);
+      if (w.size >= this.packSize) this.rotate(w);
+      const entry = await appended;
+      if (w.failed) throw new Error(`pack ${w.pack.id} failed to seal; chunk ${digest} was not stored`);
+      this.index.set(digest, { pack: w.pack, offset: entry.offset, length: entry.length });
+      return { stored: true, storedBytes: entry.length };
     });
     // Concurrent callers for one digest share one write; only the one that wrote reports it.
     return mine ? result : { stored: false, storedBytes: 0 };
@@ -163,20 +190,85 @@ export class Repository {
   /** The chunk's data, decoded and re-hashed: `chunk_corrupt` when it does not match. */
   async getChunk(digest: string): Promise<Buffer> {
     checkDigest(digest);
-    let stored: Buffer;
-    try {
-      stored = await this.backend.get(chunkKey(digest));
-    } catch (err) {
-      if (isRepositoryError(err, 'object_not_found')) {
-        throw new RepositoryError('chunk_missing', `chunk ${digest} is not in the repository`, { digest });
-      }
-      throw err;
-    }
+    const stored = await this.readStored(digest);
     const data = decodeChunk(stored, digest);
     if (sha256Hex(data) !== digest) {
       throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: its content no longer hashes to its name`, { digest });
     }
     return data;
+  }
+
+  private async readStored(digest: string): Promise<Buffer> {
+    const missing = (): RepositoryError => new RepositoryError('chunk_missing', `chunk ${digest} is not in the repository`, { digest });
+    let loc = this.index.get(digest);
+    // A repack may move the chunk and delete its old pack between the lookup and the read:
+    // look again when the pack has gone.
+    for (let attempt = 0; loc; attempt++) {
+      try {
+        const stored = await this.readAt(loc);
+        if (stored.length < loc.length) {
+          throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: its pack ${loc.pack.id} is truncated`, { digest });
+        }
+        return stored;
+      } catch (err) {
+        if (!isRepositoryError(err, 'object_not_found')) throw err;
+        const again = this.index.get(digest);
+        if (attempt > 0 || again === loc) throw missing();
+        loc = again;
+      }
+    }
+    throw missing();
+  }
+
+  private readAt(loc: ChunkLocation): Promise<Buffer> {
+    const w = loc.pack.writer;
+    return w ? w.read(loc.offset, loc.length) : this.backend.readAt(packKeyOf(loc.pack), loc.offset, loc.length);
+  }
+
+  /** The open pack (created on first use), never one that is sealing. */
+  private async writer(): Promise<PackWriter> {
+    for (;;) {
+      if (!this.current) {
+        const p = PackWriter.create(this.backend).then((w) => {
+          this.index.packs.set(w.pack.id, w.pack);
+          if (this.current === p) this.currentWriter = w;
+          return w;
+        });
+        p.catch(() => {
+          if (this.current === p) this.current = null;
+        });
+        this.current = p;
+      }
+      const w = await this.current;
+      if (!w.sealed) return w;
+    }
+  }
+
+  /** Detaches `w` from new appends and seals it in the background (flush awaits it). */
+  private rotate(w: PackWriter): void {
+    if (w.sealed) return;
+    if (this.currentWriter === w) {
+      this.current = null;
+      this.currentWriter = null;
+    }
+    const p = this.sealWriter(w).catch((err: unknown) => {
+      this.sealFailure ??= err;
+    });
+    this.sealing.add(p);
+    void p.finally(() => this.sealing.delete(p));
+  }
+
+  /** Seals a pack; on failure its chunks leave the index (writers upload them again). */
+  private async sealWriter(w: PackWriter): Promise<void> {
+    try {
+      await w.seal();
+      w.pack.writer = null;
+    } catch (err) {
+      w.failed = true;
+      for (const e of w.written) if (this.index.get(e.digest)?.pack === w.pack) this.index.delete(e.digest);
+      this.index.packs.delete(w.pack.id);
+      throw err;
+    }
   }
 
   /**
@@ -199,7 +291,7 @@ export class Repository {
         { snapshotId: m.id, digest: missing[0] },
       );
     }
-    await this.backend.flush();
+    await this.flush();
     await this.backend.put(snapshotKey(m.id), Buffer.from(JSON.stringify(m)));
     const summary = summarize(m);
     this.summaries.set(m.id, summary);
@@ -233,12 +325,35 @@ export class Repository {
   /** Re-reads and re-hashes every distinct chunk of the snapshot. */
   async verifySnapshot(id: string, options: { concurrency?: number } = {}): Promise<VerifyResult> {
     const digests = [...manifestDigests(await this.readSnapshot(id))];
+    // Pack order, offset order: reads sweep each pack front to back.
+    const where = (d: string): string => {
+      const l = this.index.get(d);
+      return l ? `${l.pack.id}:${l.offset.toString(16).padStart(8, '0')}` : '';
+    };
+    digests.sort((a, b) => where(a).localeCompare(where(b)));
     const missing: string[] = [];
     const damaged: string[] = [];
+    // A pack deleted from under a running hub stays readable through a cached descriptor:
+    // check that each pack is still on disk, once per pack.
+    const packGone = new Map<Pack, Promise<boolean>>();
+    const gone = (d: string): Promise<boolean> => {
+      const loc = this.index.get(d);
+      if (!loc || loc.pack.writer) return Promise.resolve(false);
+      let p = packGone.get(loc.pack);
+      if (!p) {
+        p = this.backend.stat(packKey(loc.pack.id)).then((st) => st === null);
+        packGone.set(loc.pack, p);
+      }
+      return p;
+    };
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < digests.length) {
         const d = digests[next++]!;
+        if (await gone(d)) {
+          missing.push(d);
+          continue;
+        }
         try {
           await this.getChunk(d);
         } catch (err) {
@@ -256,12 +371,21 @@ export class Repository {
     let logical = 0;
     for (const s of this.summaries.values()) logical += s.size;
     const stored = this.index.storedBytes;
+    let packCount = 0;
+    let packBytes = 0;
+    for (const p of this.index.packs.values()) {
+      if (p.writer) continue;
+      packCount++;
+      packBytes += p.fileBytes;
+    }
     return {
       logicalBytes: logical,
       storedBytes: stored,
       chunkCount: this.index.count,
       snapshotCount: this.summaries.size,
       dedupRatio: stored > 0 ? logical / stored : 0,
+      packCount,
+      packBytes,
     };
   }
 
@@ -276,8 +400,22 @@ export class Repository {
   }
 
   /** Makes every chunk stored so far durable by name (writeSnapshot does this itself). */
-  flush(): Promise<void> {
-    return this.backend.flush();
+  async flush(): Promise<void> {
+    const w = this.currentWriter;
+    if (w && w.size > PACK_HEADER_SIZE) this.rotate(w);
+    while (this.sealing.size > 0) await Promise.all([...this.sealing]);
+    await this.backend.flush();
+    if (this.sealFailure !== null) {
+      const err = this.sealFailure;
+      this.sealFailure = null;
+      throw err;
+    }
+  }
+
+  /** Seals the open pack and releases cached file descriptors. The object stays usable. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.backend.close?.();
   }
 
   /** Ends a backup (written or abandoned): its claims stop protecting chunks. */
@@ -291,7 +429,9 @@ export class Repository {
 
   /**
    * Mark-and-sweep: deletes chunks no snapshot references, no pending backup claimed, and
-   * older than the grace period. One GC at a time per repository object.
+   * older than the grace period; then deletes packs left empty and repacks those mostly dead
+   * (docs/repository-format.md, "Garbage collection with packs"). One GC at a time per
+   * repository object.
    */
   async gc(options: GcOptions): Promise<GcResult> {
     if (this.gcMarks) throw new Error('a garbage collection is already running on this repository');
@@ -303,10 +443,17 @@ export class Repository {
           index: this.index,
           pending: this.pending,
           marks: this.gcMarks,
+          packSize: this.packSize,
           snapshotIds: () => [...this.summaries.keys()],
           readSnapshot: (id) => this.readSnapshot(id),
+          newWriter: async () => {
+            const w = await PackWriter.create(this.backend);
+            this.index.packs.set(w.pack.id, w.pack);
+            return w;
+          },
+          seal: (w) => this.sealWriter(w),
         },
-        { ...options, now: options.now ?? this.now() },
+        { graceMs: options.graceMs, now: options.now ?? this.now(), repackThreshold: options.repackThreshold ?? 0.5 },
       );
     } finally {
       this.gcMarks = null;
