@@ -24,7 +24,8 @@ export interface Fingerprint {
   schema_digest: string;
 }
 
-export type KindStatus = 'passed' | 'failed' | 'not_run' | 'error';
+/** inconclusive: nothing failed, but part of the kind could not be compared (e.g. untranslatable queries). */
+export type KindStatus = 'passed' | 'failed' | 'inconclusive' | 'not_run' | 'error';
 
 export interface KindOutcome {
   status: KindStatus;
@@ -46,8 +47,8 @@ export interface Certificate {
   plan_digest: string | null;
   /** When the validation started and finished. */
   window: { started_at: string; finished_at: string };
-  /** passed only when every kind that ran passed and none errored; kinds not run are stated in `checks`. */
-  outcome: 'passed' | 'failed';
+  /** passed only when every kind that ran passed; failed when one failed or errored; kinds not run are stated in `checks`. */
+  outcome: 'passed' | 'failed' | 'inconclusive';
   checks: Record<ValidationKind, KindOutcome>;
   hub: { hub_id: string; kid: string };
 }
@@ -59,9 +60,11 @@ export class CertificateError extends FerryError {
 }
 
 /** The outcome a certificate states: failed as soon as one kind that ran failed or errored. */
-export function overallOutcome(checks: Record<ValidationKind, KindOutcome>): 'passed' | 'failed' {
+export function overallOutcome(checks: Record<ValidationKind, KindOutcome>): 'passed' | 'failed' | 'inconclusive' {
   const ran = VALIDATION_KINDS.map((k) => checks[k]).filter((c) => c.status !== 'not_run');
-  return ran.length > 0 && ran.every((c) => c.status === 'passed') ? 'passed' : 'failed';
+  if (ran.length === 0) return 'inconclusive';
+  if (ran.some((c) => c.status === 'failed' || c.status === 'error')) return 'failed';
+  return ran.every((c) => c.status === 'passed') ? 'passed' : 'inconclusive';
 }
 
 /** sha256 hex of canonical JSON: the schema digest of a fingerprint. */
@@ -97,7 +100,7 @@ export async function verifyCertificate(jws: string, keys: { keys: JWK[] } | Key
     throw new CertificateError('certificate_malformed', 'The JWS protected header is not JSON');
   }
   if (header.alg !== 'EdDSA') throw new CertificateError('certificate_malformed', `Unexpected alg ${JSON.stringify(header.alg)}; certificates are signed with EdDSA`);
-  let key: KeyObject | CryptoKey | Uint8Array;
+  let key: KeyObject | Awaited<ReturnType<typeof importJWK>>;
   if ('keys' in keys) {
     const candidates = keys.keys.filter((k) => k.kty === 'OKP' && k.crv === 'Ed25519' && (!header.kid || !k.kid || k.kid === header.kid));
     const jwk = candidates[0];
