@@ -60,8 +60,8 @@ const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})
  */
 export function sqliteTextToTimestamp(s: string): string {
   const last = s.charCodeAt(s.length - 1);
-  // Fast path: no trailing 'Z' and no "+hh:mm"/"-hhmm" suffix.
-  if (last !== 90 && last !== 122 && !/[+-]\d{2}(?::?\d{2})?$/.test(s.slice(-6))) return s;
+  // Fast path (every row of a typical table): no 'Z' suffix and no '+'/'-' after the date part.
+  if (last !== 90 && last !== 122 && (s.length <= 19 || (s.indexOf('+', 10) < 0 && s.indexOf('-', 10) < 0))) return s;
   const m = ISO_WITH_ZONE.exec(s.trim());
   if (!m) return s;
   const [, y, mo, d, hh = '00', mi = '00', ss = '00', frac = '', zone = 'Z'] = m;
