@@ -114,4 +114,107 @@ describe('backups through the REST API with the built-in agent', () => {
     expect((r.body.error as { code: string }).code).toBe('path_not_allowed');
     await expect(fs.stat(path.join(root, 'elsewhere.img'))).rejects.toThrow();
   }, 60_000);
+
+  it('fails verify naming the snapshot when a stored chunk is damaged', async () => {
+    const img = path.join(disks, 'damage.img');
+    await makeImage(img, 2, 99, { random: 1 });
+    const b = await api.backup({ source: { agent_id: agentId, path: img }, type: 'full' });
+    const ok = await api.call('POST', `/api/v1/backups/${String(b.backup.id)}/verify`);
+    expect(ok.status).toBe(202);
+    expect(await api.job(String(ok.body.job_id))).toMatchObject({ status: 'completed', result: { ok: true, snapshot_id: b.backup.snapshot_id } });
+
+    const digest = (await chunkDigests(img, CHUNK))[5]!;
+    const repo = await api.call('GET', `/api/v1/repositories/${String(b.backup.repository_id)}`);
+    const file = path.join(String(repo.body.path), 'chunks', digest.slice(0, 2), digest);
+    const bytes = await fs.readFile(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await fs.writeFile(file, bytes);
+
+    const bad = await api.call('POST', `/api/v1/backups/${String(b.backup.id)}/verify`);
+    const j = await api.job(String(bad.body.job_id));
+    expect(j.status).toBe('failed');
+    expect((j.error as { code: string }).code).toBe('verify_failed');
+    expect((j.error as { message: string }).message).toContain(String(b.backup.snapshot_id));
+    expect((j.error as { message: string }).message).toContain(digest);
+    // A restore of the damaged snapshot refuses instead of writing bad bytes.
+    const target = path.join(restores, 'damaged.img');
+    const r = await api.restore(String(b.backup.id), { agent_id: agentId, path: target });
+    expect(r.status).toBe('failed');
+    expect((r.error as { code: string }).code).toBe('chunk_corrupt');
+  }, 60_000);
+
+  it('finishes a backup after the agent is killed mid-way without uploading stored chunks again', async () => {
+    const img = path.join(disks, 'kill.img');
+    await makeImage(img, 192, 5, { random: 1 });
+    const unique = new Set((await chunkDigests(img, CHUNK)).filter((d) => d !== null)).size * CHUNK;
+    const r = await api.call('POST', '/api/v1/backups', { source: { agent_id: agentId, path: img }, type: 'full' });
+    expect(r.status).toBe(202);
+    const jobId = String(r.body.job_id);
+    const pid = h.hub.agents.builtin.pid;
+    for (;;) {
+      const j = await api.call('GET', `/api/v1/jobs/${jobId}`);
+      const up = Number((j.body.progress as { counters?: { bytes_uploaded?: number } }).counters?.bytes_uploaded ?? 0);
+      if (up >= 32 * 1024 * 1024) break;
+      expect(j.body.status).toBe('running');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    process.kill(pid!, 'SIGKILL');
+    const j = await api.job(jobId, 120_000);
+    expect(j.status).toBe('completed');
+    const b = (await api.call('GET', `/api/v1/backups/${String(r.body.id)}`)).body;
+    expect(Number(b.attempts)).toBeGreaterThanOrEqual(2);
+    // Everything uploaded over both attempts: the image's distinct chunks once, plus at most
+    // what was in flight when the agent died (never the 32+ MiB stored before the kill again).
+    expect(Number(b.uploaded_bytes)).toBeGreaterThanOrEqual(unique);
+    expect(Number(b.uploaded_bytes)).toBeLessThanOrEqual(unique + 8 * 1024 * 1024);
+    const target = path.join(restores, 'kill.img');
+    expect((await api.restore(String(b.id), { agent_id: agentId, path: target })).status).toBe('completed');
+    expect(await sha256File(target)).toBe(await sha256File(img));
+    await fs.rm(target);
+    await fs.rm(img);
+  }, 180_000);
+
+  it('keeps exactly the snapshots a policy retains after prune and GC, and each still restores', async () => {
+    const img = path.join(disks, 'policy.img');
+    await makeImage(img, 4, 21, { random: 1 });
+    const pol = await api.call('POST', '/api/v1/backup-policies', {
+      name: 'nightly',
+      schedule: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      targets: [{ agent_id: agentId, path: img }],
+      retention: { keep_last: 2 },
+    });
+    expect(pol.status).toBe(201);
+    expect(pol.body.next_run_at).toMatch(/T0[12]:00:00/); // 03:00 in Berlin is 01:00 or 02:00 UTC
+    const hashes: string[] = [];
+    const runs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await mutate(img, 100 + i, 10, 'clustered');
+      hashes.push(await sha256File(img));
+      const run = await api.call('POST', `/api/v1/backup-policies/${String(pol.body.id)}/run`);
+      expect(run.status).toBe(202);
+      expect((await api.job(String(run.body.job_id))).status).toBe('completed');
+      runs.push(String(run.body.job_id));
+    }
+    const jobs = await api.call('GET', `/api/v1/backup-jobs?kind=backup_policy_run&policy_id=${String(pol.body.id)}`);
+    expect((jobs.body.data as { id: string }[]).map((j) => j.id).sort()).toEqual([...runs].sort());
+
+    const chain = await api.call('GET', `/api/v1/backups/chain?agent_id=${agentId}&path=${encodeURIComponent(img)}`);
+    const kept = chain.body.backups as { id: string; repository_id: string }[];
+    expect(kept).toHaveLength(2);
+    const repoId = kept[0]!.repository_id;
+    const gc = await api.call('POST', `/api/v1/repositories/${repoId}/gc`, { grace_seconds: 0 });
+    expect(gc.status).toBe(202);
+    const gcJob = await api.job(String(gc.body.job_id));
+    expect(gcJob.status).toBe('completed');
+    expect(Number((gcJob.result as { deletedChunks: number }).deletedChunks)).toBeGreaterThan(0);
+
+    for (const [i, b] of kept.entries()) {
+      const target = path.join(restores, `policy${i}.img`);
+      expect((await api.restore(b.id, { agent_id: agentId, path: target })).status).toBe('completed');
+      expect(await sha256File(target)).toBe(hashes[i + 1]);
+      await fs.rm(target);
+    }
+  }, 120_000);
 });
+

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 
@@ -14,10 +14,15 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** Seeded random bytes: an AES-128-CTR keystream keyed from the PRNG (fast, and the same every run). */
 function randomBytes(next: () => number, n: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i += 4) b.writeUInt32LE(Math.floor(next() * 4294967296), i);
-  return b;
+  const key = Buffer.allocUnsafe(16);
+  const iv = Buffer.allocUnsafe(16);
+  for (let i = 0; i < 16; i += 4) {
+    key.writeUInt32LE(Math.floor(next() * 4294967296), i);
+    iv.writeUInt32LE(Math.floor(next() * 4294967296), i);
+  }
+  return createCipheriv('aes-128-ctr', key, iv).update(Buffer.alloc(n));
 }
 
 const MIB = 1024 * 1024;
