@@ -1,5 +1,6 @@
 import { FerryError } from '../../../common/src/errors.ts';
 import { backupTasks } from './backup-index.ts';
+import { MIGRATE_TASK_HANDLERS } from './migrate-index.ts';
 import type { TaskHandler } from './types.ts';
 
 /**
@@ -65,3 +66,6 @@ registerTask('connection.test', async (payload, ctx) => (await import('./connect
 
 // Backup module: backup.disk, restore.disk, backup.database, restore.database, inventory.scan.
 for (const [kind, handler] of Object.entries(backupTasks)) registerTask(kind, handler);
+
+// Migration data path: migrate.introspect, exec_sql, plan_units, read_unit, load_unit, count_rows.
+for (const [kind, handler] of Object.entries(MIGRATE_TASK_HANDLERS)) registerTask(kind, handler);
