@@ -30,6 +30,9 @@ import { HubMetrics } from './metrics/metrics.ts';
 import { createMigrationsModule, migrationMigrations, type MigrationsModule } from './migrate/index.ts';
 import { migrationRoutes } from './api/routes/migrations.ts';
 import { applyMigrations, openDb, type Db } from './store/db.ts';
+import { validationRoutes } from './api/routes/validations.ts';
+import { createValidationModule, VALIDATION_JOB } from './validate/module.ts';
+import { validationMigrations } from './validate/store.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -145,6 +148,13 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
   });
 
   migrationRoutes(app, { migrations, engine, jobs });
+
+  // ---- validation (issue 6): own tables, the validation.run runner, routes, certificates ----
+  applyMigrations(db, [validationMigrations]);
+  const validation = createValidationModule({ db, engine, connections, signingKey, hubId: id, now: o.now });
+  engine.registerRunner(VALIDATION_JOB, validation.jobRunner);
+  validationRoutes(app, { validation, signingKey });
+  // ---- end validation ----
 
   // Backup module (repositories, backups, policies, inventory): its tables, runners, Call handler and routes.
   const backup = await createBackupModule({ db, engine, jobs, agents, connections, log, defaultRepositoryPath: repositoryPath, now: o.now });
