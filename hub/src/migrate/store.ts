@@ -183,11 +183,26 @@ export class MigrationStore {
   list(f: MigrationFilter, orderBy: string, limit: number, offset: number): { rows: Migration[]; total: number } {
     const where: string[] = [];
     const args: Record<string, unknown> = {};
-    if (f.status) (where.push('status = @status'), (args.status = f.status));
-    if (f.source_id) (where.push('source_connection_id = @source_id'), (args.source_id = f.source_id));
-    if (f.target_id) (where.push('target_connection_id = @target_id'), (args.target_id = f.target_id));
-    if (f.created_after) (where.push('created_at > @created_after'), (args.created_after = f.created_after));
-    if (f.created_before) (where.push('created_at < @created_before'), (args.created_before = f.created_before));
+    if (f.status) {
+      where.push('status = @status');
+      args.status = f.status;
+    }
+    if (f.source_id) {
+      where.push('source_connection_id = @source_id');
+      args.source_id = f.source_id;
+    }
+    if (f.target_id) {
+      where.push('target_connection_id = @target_id');
+      args.target_id = f.target_id;
+    }
+    if (f.created_after) {
+      where.push('created_at > @created_after');
+      args.created_after = f.created_after;
+    }
+    if (f.created_before) {
+      where.push('created_at < @created_before');
+      args.created_before = f.created_before;
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) n FROM migrations ${w}`).get(args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM migrations ${w} ORDER BY ${orderBy}, id LIMIT @limit OFFSET @offset`).all({ ...args, limit, offset }) as MigrationRow[];
@@ -336,9 +351,18 @@ export class MigrationStore {
   errors(id: string, f: { status?: string; table?: string; unit_id?: string }, limit: number, offset: number): { rows: RowError[]; total: number } {
     const where = ['migration_id = @id'];
     const args: Record<string, unknown> = { id };
-    if (f.status) (where.push('status = @status'), (args.status = f.status));
-    if (f.table) (where.push('tbl = @table'), (args.table = f.table));
-    if (f.unit_id) (where.push('unit_id = @unit_id'), (args.unit_id = f.unit_id));
+    if (f.status) {
+      where.push('status = @status');
+      args.status = f.status;
+    }
+    if (f.table) {
+      where.push('tbl = @table');
+      args.table = f.table;
+    }
+    if (f.unit_id) {
+      where.push('unit_id = @unit_id');
+      args.unit_id = f.unit_id;
+    }
     const w = where.join(' AND ');
     const total = (this.db.prepare(`SELECT COUNT(*) n FROM migration_errors WHERE ${w}`).get(args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM migration_errors WHERE ${w} ORDER BY created_at, id LIMIT @limit OFFSET @offset`).all({ ...args, limit, offset }) as ErrorDbRow[];

@@ -61,9 +61,9 @@ describe('SQLite Chinook to PostgreSQL through the built-in agent', () => {
     return id;
   }
 
-  async function until(id: string, statuses: string[], hub = t): Promise<Body & { status: string }> {
+  async function until(id: string, statuses: string[]): Promise<Body & { status: string }> {
     return waitFor(`status ${statuses.join('|')}`, async () => {
-      const m = (await hub.req('GET', `/api/v1/migrations/${id}`)).body as Body & { status: string };
+      const m = (await t.req('GET', `/api/v1/migrations/${id}`)).body as Body & { status: string };
       if (m.status === 'failed' && !statuses.includes('failed')) throw new Error(`migration failed: ${JSON.stringify(m.error)}`);
       return statuses.includes(m.status) ? m : null;
     }, 180_000);
@@ -97,15 +97,16 @@ describe('SQLite Chinook to PostgreSQL through the built-in agent', () => {
   it('pauses and resumes to the same result', async () => {
     const id = await planned('chinook_pause', { parallelism: 1, batch_size: 200 });
     await t.req('POST', `/api/v1/migrations/${id}/start`, {});
-    await until(id, ['running']);
+    await waitFor('data transfer', async () => ((await get(id)).phase === 'data_transfer' ? true : null));
     const p = await t.req('POST', `/api/v1/migrations/${id}/pause`, { reason: 'test' });
     expect(p.body.status).toBe('pausing');
-    const paused = await until(id, ['paused', 'completed']);
-    if (paused.status === 'paused') {
-      const r = await t.req('POST', `/api/v1/migrations/${id}/resume`);
-      expect(r.body.status).toBe('running');
-      expect(String(r.body.resumed_from_checkpoint)).toMatch(/^ckpt_/);
-    }
+    const paused = await until(id, ['paused']);
+    const at = paused.metrics as { units_done: number; units_total: number };
+    expect(at.units_done).toBeLessThan(at.units_total);
+    expect(paused.pause_reason).toBe('test');
+    const r = await t.req('POST', `/api/v1/migrations/${id}/resume`);
+    expect(r.body.status).toBe('running');
+    expect(String(r.body.resumed_from_checkpoint)).toMatch(/^ckpt_/);
     await until(id, ['completed']);
     await expectEqual('chinook_pause');
   });
@@ -131,9 +132,10 @@ describe('SQLite Chinook to PostgreSQL through the built-in agent', () => {
       return (m.metrics as { units_done: number }).units_done >= 2 ? true : null;
     });
     const dir = t.dataDir;
+    const grpcPort = t.grpcPort;
     await t.stop();
-    t = await startHub({ dataDir: dir, listen: true, builtin: true });
+    t = await startHub({ dataDir: dir, listen: true, builtin: true, grpcPort });
     await until(id, ['completed']);
     await expectEqual('chinook_restart');
-  });
+  }, 300_000);
 });

@@ -12,6 +12,8 @@ export interface MigHub {
   hub: Hub;
   dataDir: string;
   adminKey: string;
+  /** The gRPC port when listening: a restarted hub reuses it, since the built-in agent dials the address it enrolled with. */
+  grpcPort?: number;
   req(method: string, p: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }>;
   /** Stop the hub, keeping its data directory (for restart tests). */
   stop(): Promise<void>;
@@ -21,23 +23,25 @@ export interface MigHub {
  * A real hub on `dataDir` (new temp dir unless given). Unlike test/helpers/test-hub.ts, `stop`
  * keeps the directory so a second hub can start on the same state (restart tests).
  */
-export async function startHub(o: { dataDir?: string; listen?: boolean; builtin?: boolean; agentWaitMs?: number; now?: () => Date } = {}): Promise<MigHub> {
+export async function startHub(o: { dataDir?: string; listen?: boolean; builtin?: boolean; agentWaitMs?: number; now?: () => Date; grpcPort?: number } = {}): Promise<MigHub> {
   const dataDir = o.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'ferry-mig-'));
   const config = loadConfig({
     FERRY_DATA_DIR: dataDir,
     FERRY_HTTP_PORT: '0',
-    FERRY_GRPC_PORT: '0',
+    FERRY_GRPC_PORT: String(o.grpcPort ?? 0),
     FERRY_BUILTIN_AGENT: o.builtin ? 'on' : 'off',
     FERRY_LOG_LEVEL: 'silent',
     FERRY_AGENT_TIMEOUT_SECONDS: '6',
   });
   const log = createLogger({ level: 'silent', name: 'mig-test' });
   const hub = await createHub(config, { log, builtinStdio: 'ignore', agentWaitMs: o.agentWaitMs ?? 60_000, now: o.now });
-  if (o.listen) await hub.start();
+  let grpcPort: number | undefined;
+  if (o.listen) grpcPort = (await hub.start()).grpcPort;
   const adminKey = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
   return {
     hub,
     dataDir,
+    grpcPort,
     adminKey,
     async req(method, p, body) {
       const headers: Record<string, string> = { authorization: `Bearer ${adminKey}` };
