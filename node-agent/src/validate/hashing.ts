@@ -4,7 +4,7 @@
  * digests to the sum of the first 8 bytes of each row hash, mod 2^64, so the digest does not
  * depend on the order rows arrive in and two sides can be compared without sorting.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { CanonicalRow } from './rows.ts';
 
 export function renderRow(row: CanonicalRow): string {
@@ -14,7 +14,7 @@ export function renderRow(row: CanonicalRow): string {
 }
 
 export function rowHash(row: CanonicalRow): Buffer {
-  return createHash('sha256').update(renderRow(row)).digest();
+  return hash('sha256', renderRow(row), 'buffer');
 }
 
 const TWO32 = 4294967296;

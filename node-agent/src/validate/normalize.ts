@@ -11,6 +11,9 @@ import type { ColumnNorm } from './contract.ts';
 export type Raw = string | number | bigint | boolean | Buffer | Uint8Array | Date | null | undefined;
 
 const TS = /^(-?\d{1,6})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?(?::?\d{2})?)?(\s*BC)?$/i;
+const CANON_INT = /^(-?[1-9]\d{0,30}|0)$/;
+const CANON_DEC = /^-?(0|[1-9]\d{0,60})(\.\d{1,60})?$/;
+const CANON_TS = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?$/;
 const TIME = /^(\d{1,3}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?$/;
 
 function asText(v: Raw): string {
@@ -105,6 +108,34 @@ function isZeroDate(t: string): boolean {
 export function canonical(v: Raw, norm: ColumnNorm): string | null {
   if (v === null || v === undefined) return null;
   if (norm.empty_to_null && (v === '' || (Buffer.isBuffer(v) && v.length === 0))) return null;
+  // Fast paths for text already in canonical form (PostgreSQL's output, mostly): the slow
+  // general path below gives the same answer for these.
+  if (typeof v === 'string') {
+    switch (norm.kind) {
+      case 'text':
+        if (!norm.strip_nul) return v;
+        break;
+      case 'int':
+        if (CANON_INT.test(v)) return v;
+        break;
+      case 'decimal':
+        if (CANON_DEC.test(v)) {
+          const dot = v.indexOf('.');
+          if (dot < 0) return v;
+          if (norm.precision == null || v.length - dot - 1 <= norm.precision) {
+            const t = v.replace(/\.?0+$/, '');
+            return t === '-0' ? '0' : t;
+          }
+        }
+        break;
+      case 'bool':
+        if (v === 't' || v === 'f') return v;
+        break;
+      case 'timestamp':
+        if (!norm.zero_date && CANON_TS.test(v) && (v.length === 19 || v.length - 20 <= (norm.precision ?? 6))) return v.length === 19 ? v : v.replace(/\.?0+$/, '');
+        break;
+    }
+  }
   switch (norm.kind) {
     case 'int':
     case 'decimal': {

@@ -30,6 +30,11 @@ function bucketOf(t: SideTable, grid: BucketGrid, row: CanonicalRow): number {
   if (grid.kind === 'hash') return t.key.length ? keyBucket(keyOf(t, row), grid.count) : 0;
   const k = row[t.key[0]!];
   if (k === null || k === undefined) return 0;
+  // Number arithmetic while every value is a safe integer; BigInt beyond.
+  if (k.length < 16 && grid.lo.length < 16 && grid.width.length < 16) {
+    const b = Math.floor((Number(k) - Number(grid.lo)) / Number(grid.width));
+    return b < 0 ? 0 : b >= grid.count ? grid.count - 1 : b;
+  }
   const b = (BigInt(k) - BigInt(grid.lo)) / BigInt(grid.width);
   return b < 0n ? 0 : b >= BigInt(grid.count) ? grid.count - 1 : Number(b);
 }
