@@ -74,7 +74,7 @@ export function createValidationModule(d: ValidationModuleDeps): ValidationModul
     return { source: call(s.agent_id, s.spec as WireConnection), target: call(t.agent_id, t.spec as WireConnection), sourceDialect: s.spec.type };
   };
 
-  const execute = async (ctx: JobContext, id: string, req: ValidationRequest) => {
+  const execute = async (ctx: JobContext, id: string, req: ValidationRequest, ownJob: boolean) => {
     store.setStatus(id, 'running');
     const plan = req.migration_id ? (lookupMigration(req.migration_id)?.plan ?? null) : null;
     let done = 0;
@@ -86,7 +86,8 @@ export function createValidationModule(d: ValidationModuleDeps): ValidationModul
       now,
       onKind: (kind, r) => {
         if (!r) {
-          ctx.setPhase(kind);
+          // Inside a migration job the phase stays `validation`; a validation job shows the kind.
+          if (ownJob) ctx.setPhase(kind);
           ctx.log('info', `Validation ${kind} started`);
           return;
         }
@@ -128,7 +129,7 @@ export function createValidationModule(d: ValidationModuleDeps): ValidationModul
   const jobRunner: JobRunner = async (ctx) => {
     const id = String(ctx.job.resource_id);
     try {
-      const r = await execute(ctx, id, store.request(id));
+      const r = await execute(ctx, id, store.request(id), true);
       return { status: 'completed', result: { validation_id: id, outcome: r.outcome } };
     } catch (e) {
       const err = e as { code?: string; message?: string };
@@ -156,7 +157,7 @@ export function createValidationModule(d: ValidationModuleDeps): ValidationModul
       store.insert(id, req, now().toISOString());
       store.setJob(id, ctx.job.id);
       try {
-        return await execute(ctx, id, req);
+        return await execute(ctx, id, req, false);
       } catch (e) {
         const err = e as { code?: string; message?: string };
         store.finish(id, { status: 'failed', error: { code: err.code ?? 'internal_error', message: err.message ?? String(e) }, at: now().toISOString() });
