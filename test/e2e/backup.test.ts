@@ -127,7 +127,8 @@ describe('backups through the REST API with the built-in agent', () => {
     const repo = await api.call('GET', `/api/v1/repositories/${String(b.backup.repository_id)}`);
     const file = path.join(String(repo.body.path), 'chunks', digest.slice(0, 2), digest);
     const bytes = await fs.readFile(file);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const mid = bytes.length >> 1;
+    bytes.writeUInt8(bytes.readUInt8(mid) ^ 0xff, mid);
     await fs.writeFile(file, bytes);
 
     const bad = await api.call('POST', `/api/v1/backups/${String(b.backup.id)}/verify`);

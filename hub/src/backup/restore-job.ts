@@ -69,7 +69,7 @@ export function restoreJobRunner(d: BackupDeps): JobRunner {
 
 async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, state: { repoError?: unknown }): Promise<void> {
   const packer = new RecordPacker((f) => ch.write(f));
-  const blocks = restoreSnapshot(repo, m.id, { zeros: 'null', readAhead: 8 });
+  const blocks = restoreSnapshot(repo, m.id, { zeros: 'null', readAhead: 32 });
   try {
     let i = 0;
     for (;;) {

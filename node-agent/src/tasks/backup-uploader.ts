@@ -21,6 +21,8 @@ export class ChunkUploader {
   private queue: Entry[] = [];
   private pendingLookups = 0;
   private readonly seen = new Set<string>();
+  private inFlight: Promise<void> | null = null;
+  private failure: unknown;
   emitted = 0;
   lookedUp = 0;
   uploadedChunks = 0;
@@ -50,6 +52,8 @@ export class ChunkUploader {
   }
 
   async finish(): Promise<void> {
+    await this.inFlight;
+    this.throwIfFailed();
     await this.drain();
     await this.packer.flush();
   }
@@ -57,11 +61,32 @@ export class ChunkUploader {
   private async push(e: Entry): Promise<void> {
     this.queue.push(e);
     // With nothing awaiting a lookup, records go out at once and keep the stream moving.
-    if (this.pendingLookups === 0 || this.pendingLookups >= LOOKUP_BATCH) await this.drain();
+    if (this.pendingLookups === 0 && !this.inFlight) await this.drain();
+    else if (this.pendingLookups >= LOOKUP_BATCH) {
+      // One batch's lookup overlaps reading and hashing the next one; records stay in order
+      // because a batch is emitted only after the one before it.
+      await this.inFlight;
+      this.throwIfFailed();
+      this.inFlight = this.drain().then(
+        () => void (this.inFlight = null),
+        (err: unknown) => {
+          this.failure ??= err;
+          this.inFlight = null;
+        },
+      );
+    }
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async drain(): Promise<void> {
-    const candidates = this.queue.filter((e): e is Extract<Entry, { kind: 'candidate' }> => e.kind === 'candidate');
+    const queue = this.queue;
+    this.queue = [];
+    this.pendingLookups = 0;
+    const candidates = queue.filter((e): e is Extract<Entry, { kind: 'candidate' }> => e.kind === 'candidate');
     let have = '';
     if (candidates.length > 0) {
       const r = (await this.ctx.call(BACKUP_CALLS.hasChunks, { backup_id: this.backupId, digests: candidates.map((c) => c.digest) })) as { have?: unknown };
@@ -72,9 +97,6 @@ export class ChunkUploader {
       this.lookedUp += candidates.length;
     }
     let c = 0;
-    const queue = this.queue;
-    this.queue = [];
-    this.pendingLookups = 0;
     for (const e of queue) {
       if (e.kind === 'zero') await this.packer.add(RECORD.zero, '', e.length);
       else if (e.kind === 'known') await this.packer.add(RECORD.ref, e.digest, e.length);
