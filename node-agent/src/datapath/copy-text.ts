@@ -50,7 +50,7 @@ export function unescapeCopyText(field: string): string | null {
 }
 
 /** What the target column needs to know about a value's text form. */
-type TargetClass = 'bytea' | 'boolean' | 'bit' | 'timestamptz' | 'other';
+export type TargetClass = 'bytea' | 'boolean' | 'bit' | 'timestamptz' | 'other';
 
 function targetClass(targetType: string): TargetClass {
   const t = targetType.trim().toLowerCase();
@@ -70,7 +70,8 @@ function bitWidth(targetType: string): number {
 const HEX_PREFIX = '\\\\x';
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-function bytesToBits(b: Uint8Array, width: number): string {
+/** MySQL BIT(n) bytes as a '0101' string of the target width (the low `width` bits). */
+export function bytesToBits(b: Uint8Array, width: number): string {
   let s = '';
   for (const byte of b) s += byte.toString(2).padStart(8, '0');
   return width > 0 && s.length > width ? s.slice(s.length - width) : s;
@@ -81,7 +82,7 @@ function pad2(n: number): string {
 }
 
 /** A JS Date (only Oracle/other drivers hand these out) as UTC timestamp text with offset. */
-function dateText(d: Date, cls: TargetClass): string {
+export function dateText(d: Date, cls: TargetClass): string {
   const ms = d.getUTCMilliseconds();
   const y = d.getUTCFullYear();
   const base = `${String(y <= 0 ? 1 - y : y).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ` +
@@ -126,7 +127,8 @@ function setToArrayLiteral(s: string): string {
   return '{' + s.split(',').map((x) => '"' + x.replace(/["\\]/g, '\\$&') + '"').join(',') + '}';
 }
 
-function anyToText(v: unknown): string {
+/** text_from_any: UTF-8 text, else \\x hex for invalid bytes; numbers and booleans as text, structures as JSON. */
+export function anyToText(v: unknown): string {
   if (v instanceof Uint8Array) {
     try {
       return utf8Strict.decode(v);
@@ -139,7 +141,7 @@ function anyToText(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function isZeroish(v: unknown): boolean {
+export function isZeroish(v: unknown): boolean {
   return v === 0 || v === 0n || v === '0' || v === false;
 }
 
