@@ -13,12 +13,14 @@ import { FerryError } from '../../../common/src/errors.ts';
 import type { LoadUnitResult, UnitSpec, WireConnection } from '../../../common/src/migrate-tasks.ts';
 import { resolveConnectionSpec, describeTarget, type PostgresOptions } from '../connectors/connection-spec.ts';
 import { classifyDriverError } from '../connectors/errors.ts';
+import { BINARY_SIGNATURE } from './copy-rows.ts';
 import { countLines } from './frames.ts';
 import { connectPostgres } from './pg-connect.ts';
 import { salvageLoad, type SalvageOptions } from './salvage.ts';
 import { keyColumns, qualified, quoteDouble, rangePredicate } from './sql.ts';
 
 export interface LoadOptions {
+  /** What the hub expects; the data itself decides (a binary stream starts with the PGCOPY signature). */
   format: 'text' | 'binary';
   /** Load in bisected savepoint batches and report rejected rows instead of failing the unit. @default false */
   salvage?: boolean;
@@ -85,6 +87,35 @@ export function copyInSql(unit: UnitSpec, format: 'text' | 'binary', freeze: boo
 }
 
 /**
+ * The format of a COPY stream from its first bytes: binary data starts with "PGCOPY\n\xff\r\n\0",
+ * which text COPY data never does (0xff is not UTF-8). The frames are handed back whole.
+ */
+export async function sniffFormat(frames: AsyncIterable<Buffer>, fallback: 'text' | 'binary'): Promise<{ format: 'text' | 'binary'; frames: AsyncIterable<Buffer> }> {
+  const it = frames[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < BINARY_SIGNATURE.length) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    head.push(r.value);
+    size += r.value.length;
+  }
+  const first = head.length === 1 ? head[0]! : Buffer.concat(head);
+  const format = size === 0 ? fallback : first.subarray(0, BINARY_SIGNATURE.length).equals(BINARY_SIGNATURE) ? 'binary' : 'text';
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    yield* head;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  };
+  return { format, frames: rest() };
+}
+
+/**
  * Load one unit from its frames in one transaction. Returns the rows loaded, the bytes read
  * and (salvage only) the rejected rows. Throws FerryError('unit_load_failed') with the SQLSTATE
  * for bad data without salvage, a ConnectorError for connectivity, FerryError('cancelled') on abort.
@@ -95,10 +126,12 @@ export async function loadUnit(connection: WireConnection, unit: UnitSpec, frame
   const client = await connectPostgres(opts);
   const target = qualified(unit.target_schema, unit.target_table, quoteDouble);
   const counters = { rows: 0, bytes: 0 };
+  let format = options.format;
+  let input: AsyncIterable<Buffer> = frames;
   const counted = async function* (): AsyncGenerator<Buffer> {
-    for await (const frame of frames) {
+    for await (const frame of input) {
       counters.bytes += frame.length;
-      if (options.format === 'text' && !options.salvage) counters.rows += countLines(frame);
+      if (format === 'text' && !options.salvage) counters.rows += countLines(frame);
       options.onProgress?.({ ...counters });
       yield frame;
     }
@@ -107,16 +140,17 @@ export async function loadUnit(connection: WireConnection, unit: UnitSpec, frame
   try {
     await client.query('BEGIN');
     const { truncated } = await clearUnit(client, unit, target, options.fresh ?? false);
+    ({ format, frames: input } = await sniffFormat(frames, options.format));
     let result: LoadUnitResult;
     if (options.salvage) {
       const key = keyColumns(unit);
-      const s = await salvageLoad(client, copyInSql(unit, options.format, false), counted(), {
-        format: options.format, keyIndex: key?.index ?? -1, signal: options.signal, ...options.salvageOptions,
+      const s = await salvageLoad(client, copyInSql(unit, format, false), counted(), {
+        format, keyIndex: key?.index ?? -1, signal: options.signal, ...options.salvageOptions,
         onRows: (rows) => { counters.rows = rows; options.onProgress?.({ ...counters }); },
       });
       result = { rows: s.rows, bytes: counters.bytes, rejected: s.rejected };
     } else {
-      const stream = client.query(copyFrom(copyInSql(unit, options.format, truncated)));
+      const stream = client.query(copyFrom(copyInSql(unit, format, truncated)));
       await pipeline(Readable.from(counted()), stream, options.signal ? { signal: options.signal } : {});
       result = { rows: stream.rowCount, bytes: counters.bytes, rejected: [] };
     }

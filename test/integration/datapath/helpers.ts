@@ -69,9 +69,18 @@ export function unit(table: string, columns: UnitColumn[], range: UnitSpec['rang
   };
 }
 
-/** Reader -> loader in process, the data path without the hub. */
-export async function transfer(src: WireConnection, dst: WireConnection, u: UnitSpec, format: 'text' | 'binary' = 'text', opts: Partial<LoadOptions> = {}): Promise<LoadUnitResult & { read: { rows: number; bytes: number } }> {
+const PGCOPY = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/** Reader -> loader in process, the data path without the hub; `wire` is the format the reader actually produced. */
+export async function transfer(src: WireConnection, dst: WireConnection, u: UnitSpec, format: 'text' | 'binary' = 'text', opts: Partial<LoadOptions> = {}): Promise<LoadUnitResult & { read: { rows: number; bytes: number }; wire: 'text' | 'binary' | null }> {
   const reader = openUnitReader(src, u, { format });
-  const r = await loadUnit(dst, u, reader.frames, { format, ...opts });
-  return { ...r, read: reader.counters };
+  let wire: 'text' | 'binary' | null = null;
+  const watched = async function* () {
+    for await (const f of reader.frames) {
+      wire ??= f.subarray(0, PGCOPY.length).equals(PGCOPY) ? 'binary' : 'text';
+      yield f;
+    }
+  };
+  const r = await loadUnit(dst, u, watched(), { format, ...opts });
+  return { ...r, read: reader.counters, wire };
 }

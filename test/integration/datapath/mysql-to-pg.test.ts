@@ -55,9 +55,10 @@ describe('MariaDB -> PostgreSQL data path', () => {
     await dst?.drop();
   });
 
-  it('copies the edge dataset equal row for row, with the mapped transformations', async () => {
-    const r = await transfer(my.conn, dst.conn, unit('Order', COLS, null, { srcSchema: my.name }));
+  for (const format of ['text', 'binary'] as const) it(`copies the edge dataset equal row for row, with the mapped transformations (${format})`, async () => {
+    const r = await transfer(my.conn, dst.conn, unit('Order', COLS, null, { srcSchema: my.name }), format);
     expect(r.rejected).toEqual([]);
+    expect(r.wire).toBe(format);
     expect(r.rows).toBe(2004);
     const want = (await my.run(MY_EXPECT)).map((row) => row.map((v) => (v === null ? null : String(v))));
     const got = (await pgRun(dst.name, PG_GOT)).map((row) => Object.values(row).map((v) => (v === null ? null : String(v))));
@@ -69,11 +70,30 @@ describe('MariaDB -> PostgreSQL data path', () => {
     expect(json!.j).toBe('{"a": [1, {"b": null}]}');
   });
 
-  it('reads a composite-key table as one unit, twice without duplicates', async () => {
+  for (const format of ['text', 'binary'] as const) it(`reads a composite-key table as one unit, twice without duplicates (${format})`, async () => {
     const u = unit('pair', [col('a', 'integer'), col('b', 'integer'), col('v', 'text')], null, { srcSchema: my.name });
-    await transfer(my.conn, dst.conn, u);
-    await transfer(my.conn, dst.conn, u);
+    await transfer(my.conn, dst.conn, u, format);
+    expect((await transfer(my.conn, dst.conn, u, format)).wire).toBe(format);
     const rows = await pgRun(dst.name, `SELECT a, b, v FROM pair ORDER BY a, b`);
     expect(rows).toEqual([{ a: 1, b: 1, v: 'x' }, { a: 1, b: 2, v: null }, { a: 2, b: 1, v: '' }]);
+  });
+
+  it('falls back to text for a unit with a column that has no binary form, and the loader follows', async () => {
+    const u = unit('pair', [col('a', 'integer'), col('b', 'integer'), col('v', 'xml', 'cast')], null, { srcSchema: my.name, target: 'pair_xml' });
+    await pgRun(dst.name, 'CREATE TABLE pair_xml (a int, b int, v xml)');
+    const r = await transfer(my.conn, dst.conn, u, 'binary');
+    expect(r.wire).toBe('text');
+    expect(r.rows).toBe(3);
+  });
+
+  it('a bad value in a binary unit is rejected by the target and reported by salvage, the rest loads', async () => {
+    await my.run('CREATE TABLE bad (id INT PRIMARY KEY, d VARCHAR(20))');
+    await my.run("INSERT INTO bad VALUES (1, '2020-01-01'), (2, 'not a date'), (3, '2021-12-31')");
+    await pgRun(dst.name, 'CREATE TABLE bad (id int, d date)');
+    const u = unit('bad', [col('id', 'integer'), col('d', 'date', 'cast')], { column: 'id', lo: null, hi: null }, { srcSchema: my.name });
+    await expect(transfer(my.conn, dst.conn, u, 'binary')).rejects.toMatchObject({ code: 'unit_load_failed' });
+    const r = await transfer(my.conn, dst.conn, u, 'binary', { salvage: true });
+    expect(r.rejected.map((x) => x.key)).toEqual(['2']);
+    expect(await pgRun(dst.name, 'SELECT id, d::text AS d FROM bad ORDER BY id')).toEqual([{ id: 1, d: '2020-01-01' }, { id: 3, d: '2021-12-31' }]);
   });
 });

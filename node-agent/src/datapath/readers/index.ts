@@ -3,7 +3,6 @@
  */
 import type { UnitSpec, WireConnection } from '../../../../common/src/migrate-tasks.ts';
 import { resolveConnectionSpec } from '../../connectors/connection-spec.ts';
-import { FerryError } from '../../../../common/src/errors.ts';
 import { readPostgres } from './postgres.ts';
 import { readMysql } from './mysql.ts';
 import { readSqlite } from './sqlite.ts';
@@ -21,15 +20,14 @@ export interface UnitReader {
 
 /**
  * Open a reader for one unit. Nothing connects until the first frame is pulled.
- * Binary format is accepted only for a PostgreSQL source.
+ * `format: 'binary'` is a request: PostgreSQL sources pass the server's binary COPY through;
+ * SQLite and MySQL encode binary themselves when every column has a binary form (else text for
+ * the whole unit); Oracle always reads text. The loader detects the format from the data.
  * @example for await (const f of openUnitReader(conn, unit, { format: 'text' }).frames) sink.write(f)
  */
 export function openUnitReader(connection: WireConnection, unit: UnitSpec, options: ReadOptions): UnitReader {
   const opts = resolveConnectionSpec(connection);
   const counters: ReadCounters = { rows: 0, bytes: 0 };
-  if (options.format === 'binary' && opts.dialect !== 'postgresql') {
-    throw new FerryError('invalid_unit', `binary COPY format needs a PostgreSQL source, not ${opts.dialect}`);
-  }
   switch (opts.dialect) {
     case 'postgresql': return { frames: readPostgres(opts, unit, options, counters), counters };
     case 'mysql': return { frames: readMysql(opts, unit, options, counters), counters };

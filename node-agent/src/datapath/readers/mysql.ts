@@ -8,8 +8,8 @@ import type { UnitColumn, UnitSpec } from '../../../../common/src/migrate-tasks.
 import type { MysqlOptions } from '../../connectors/connection-spec.ts';
 import { describeTarget } from '../../connectors/connection-spec.ts';
 import { classifyDriverError } from '../../connectors/errors.ts';
-import { rowEncoder } from '../copy-text.ts';
-import { DEFAULT_FRAME_BYTES, TextFrameBuilder } from '../frames.ts';
+import { DEFAULT_FRAME_BYTES } from '../frames.ts';
+import { rowFramer } from '../row-framer.ts';
 import { keyColumns, qualified, quoteBacktick, rangePredicate } from '../sql.ts';
 import type { DialectReader } from './types.ts';
 
@@ -51,8 +51,7 @@ export async function connectMysql(opts: MysqlOptions): Promise<mysql.Connection
 
 export const readMysql: DialectReader<MysqlOptions> = async function* (opts, unit, options, counters) {
   const conn = await connectMysql(opts);
-  const encode = rowEncoder(unit.columns);
-  const builder = new TextFrameBuilder(options.frameBytes ?? DEFAULT_FRAME_BYTES);
+  const builder = rowFramer(unit.columns, options.format, options.frameBytes ?? DEFAULT_FRAME_BYTES);
   const ready: { frame: Buffer; rowsAfter: number }[] = [];
   let done = false;
   let failure: unknown = null;
@@ -62,7 +61,7 @@ export const readMysql: DialectReader<MysqlOptions> = async function* (opts, uni
 
   const query = conn.query({ sql: mysqlSelectSql(unit), rowsAsArray: true });
   query.on('result', (row: unknown) => {
-    const frame = builder.push(encode(row as unknown[]));
+    const frame = builder.push(row as unknown[]);
     if (frame) {
       ready.push({ frame, rowsAfter: builder.rows });
       if (!paused) { paused = true; conn.pause(); }

@@ -64,6 +64,7 @@ export const readOracle: DialectReader<OracleOptions> = async function* (opts, u
     if (!resultSet) return;
     const decode = oracleRowDecoder(unit.columns);
     const encode = rowEncoder(unit.columns);
+    // Oracle stays text: its decoders hand out text forms PostgreSQL parses (not live-tested in binary here).
     const builder = new TextFrameBuilder(options.frameBytes ?? DEFAULT_FRAME_BYTES);
     try {
       for (;;) {

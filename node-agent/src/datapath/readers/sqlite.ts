@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import type { UnitSpec } from '../../../../common/src/migrate-tasks.ts';
 import type { SqliteOptions } from '../../connectors/connection-spec.ts';
 import { ConnectorError, classifyDriverError } from '../../connectors/errors.ts';
-import { rowEncoder } from '../copy-text.ts';
-import { DEFAULT_FRAME_BYTES, TextFrameBuilder } from '../frames.ts';
+import { DEFAULT_FRAME_BYTES } from '../frames.ts';
+import { rowFramer } from '../row-framer.ts';
 import { keyColumns, quoteDouble, rangePredicate } from '../sql.ts';
 import type { DialectReader } from './types.ts';
 
@@ -36,10 +36,9 @@ export const readSqlite: DialectReader<SqliteOptions> = async function* (opts, u
   const db = openSqlite(opts);
   try {
     const stmt = db.prepare(sqliteSelectSql(unit)).raw(true).safeIntegers(true);
-    const encode = rowEncoder(unit.columns);
-    const builder = new TextFrameBuilder(options.frameBytes ?? DEFAULT_FRAME_BYTES);
+    const builder = rowFramer(unit.columns, options.format, options.frameBytes ?? DEFAULT_FRAME_BYTES);
     for (const row of stmt.iterate() as IterableIterator<unknown[]>) {
-      const frame = builder.push(encode(row));
+      const frame = builder.push(row);
       if (frame) {
         counters.rows = builder.rows;
         counters.bytes = builder.bytes;

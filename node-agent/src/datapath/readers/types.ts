@@ -2,7 +2,7 @@ import type { UnitSpec } from '../../../../common/src/migrate-tasks.ts';
 import type { DriverOptions } from '../../connectors/connection-spec.ts';
 
 export interface ReadOptions {
-  /** binary: PostgreSQL source only, every column passed through between identical types. */
+  /** binary: requested; readers fall back to text for a unit they cannot encode in binary (see readers/index.ts). */
   format: 'text' | 'binary';
   /** @default 1 MiB */
   frameBytes?: number;
