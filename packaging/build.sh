@@ -229,7 +229,6 @@ Installed-Size: $size
 Depends: $depends
 Section: admin
 Priority: optional
-Homepage: https://localhost/ferry
 Description: $summary
 $(echo "$long" | fold -s -w 78 | sed 's/ *$//; s/^/ /')
  .
