@@ -47,7 +47,11 @@ order by 1, 2, 3`;
 /** Indexes that do not back a constraint (those are reported as keys). */
 export const INDEXES_SQL = `
 select n.nspname as schema, c.relname as table, ic.relname as name, i.indisunique as unique,
-       array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts::int) k order by k) as columns,
+       -- Plain columns by name (pg_get_indexdef would quote mixed-case names); expressions as text.
+       array(select case when i.indkey[k - 1] <> 0
+                         then (select a.attname from pg_attribute a where a.attrelid = i.indrelid and a.attnum = i.indkey[k - 1])
+                         else pg_get_indexdef(i.indexrelid, k, true) end
+             from generate_series(1, i.indnkeyatts::int) k order by k) as columns,
        pg_get_expr(i.indexprs, i.indrelid) as expression, pg_get_expr(i.indpred, i.indrelid) as where,
        am.amname as method
 from pg_index i
