@@ -100,7 +100,29 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
   applyMigrations(db, [migrationMigrations]);
   const defaultAgentId = () => agents.builtin.agentId ?? agents.registry.builtinAgent()?.id ?? null;
   const migrations = createMigrationsModule(
-    { db, connections, engine, jobs, relay: agents.relay, log: log.child({ component: 'migrations' }), now: o.now ?? (() => new Date()), agentWaitMs: o.agentWaitMs },
+    {
+      db,
+      connections,
+      engine,
+      jobs,
+      relay: agents.relay,
+      log: log.child({ component: 'migrations' }),
+      now: o.now ?? (() => new Date()),
+      agentWaitMs: o.agentWaitMs,
+      // Bound late: the validation module is built below, after the routes it shares.
+      certify: async (ctx, migrationId, kinds) => {
+        const m = migrations.store.get(migrationId);
+        const r = await validation.runInJob(ctx, {
+          migration_id: migrationId,
+          source_connection_id: m.source.connection_id,
+          target_connection_id: m.target.connection_id,
+          tables: null,
+          workload: null,
+          kinds,
+        });
+        return { id: r.id, outcome: r.outcome };
+      },
+    },
     { defaultAgentId },
   );
   // ---- end migrations ----
@@ -188,20 +210,26 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
         http = s;
       });
       engine.recover();
-      backup.start();
       migrations.start();
+      backup.start();
       return { httpPort, grpcPort };
     },
     async stop() {
+      const step = (what: string) => log.debug({ step: what }, 'stopping');
       migrations.stop();
+      step('http');
       await new Promise<void>((resolve) => {
         if (!http) return resolve();
         http.close(() => resolve());
         (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      step('backup');
       backup.stop();
+      step('agents');
       await agents.stop();
+      step('db');
       db.close();
+      step('done');
     },
   };
 }

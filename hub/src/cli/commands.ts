@@ -64,6 +64,16 @@ async function start(o: { log: Logger; notify: Notify }): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // A stop that hangs must not hold systemd's stop for TimeoutStopSec: give up after 20 s.
+  const guard = setTimeout(() => {
+    o.log.error('shutdown took longer than 20 s; exiting anyway');
+    process.exit(1);
+  }, 20_000);
   await hub.stop();
-  return 0;
+  clearTimeout(guard);
+  o.log.info('stopped');
+  // Work in flight stays recorded as running in the state database and is redone from its last
+  // checkpoint at the next start. Exit now rather than wait for library handles (the gRPC
+  // server's HTTP/2 listener lingers after forceShutdown) to drain on their own.
+  process.exit(0);
 }

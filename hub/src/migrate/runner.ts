@@ -79,11 +79,39 @@ export function runRunner(d: MigrationDeps): JobRunner {
       if (ctx.signal.aborted) throw e;
       return fail(d, ctx, id, current, e);
     }
+    try {
+      await certify(d, ctx, id);
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      return fail(d, ctx, id, 'validation', e);
+    }
     const t = d.store.unitTotals(id);
     d.store.transition(id, ['running', 'validating', 'pausing'], 'completed', { finished_at: d.now().toISOString() });
     ctx.log('info', `Migration completed: ${t.rows} rows in ${t.units} units`, { records: t.rows });
     return { status: 'completed', result: { rows: t.rows, bytes: t.bytes, units: t.units } };
   };
+}
+
+/**
+ * The five validation kinds run after cutover, when keys, indexes and foreign keys exist on the
+ * target, so structural and referential checks see the finished schema. A failed kind fails
+ * the migration; `inconclusive` (e.g. a workload query that cannot be translated) does not.
+ */
+async function certify(d: MigrationDeps, ctx: JobContext, id: string): Promise<void> {
+  const kinds = d.store.get(id).options.validation_kinds ?? [];
+  if (!d.certify || kinds.length === 0) return;
+  d.store.transition(id, ['running', 'pausing'], 'validating');
+  ctx.setPhase('validation');
+  ctx.log('info', `Validating the target: ${kinds.join(', ')}`);
+  const v = await d.certify(ctx, id, kinds);
+  ctx.setPhase('cutover');
+  if (v.outcome === 'failed') {
+    throw new FerryError('validation_failed', `Validation ${v.id} found differences; see GET /api/v1/migrations/${id}/validation`, {
+      status: 422,
+      details: { validation_id: v.id },
+    });
+  }
+  ctx.log('info', `Validation ${v.id}: ${v.outcome}; certificate at /api/v1/migrations/${id}/certificate`);
 }
 
 function paused(d: MigrationDeps, ctx: JobContext, id: string, phase: RunPhase | null, why: Exclude<StopReason, null>): RunOutcome {

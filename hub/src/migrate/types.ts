@@ -13,6 +13,7 @@
  * Runs are jobs of kind `migration.run`; planning, rollback and error retries are jobs too, so
  * every step has logs, progress and crash recovery from the job engine.
  */
+import { VALIDATION_KINDS, type ValidationKind } from '../validate/certificate.ts';
 import type { Catalog } from '../../../common/src/catalog.ts';
 import type { Plan } from './planner/types.ts';
 
@@ -72,9 +73,22 @@ export interface MigrationOptions {
   auto_approve_above: number;
   /** Record what was created so cancel can roll it back. @default true */
   generate_rollback: boolean;
+  /**
+   * Validation kinds run after cutover, before the migration counts as completed; they end in
+   * the signed certificate. Row counts are always checked in the `validation` phase. An empty
+   * list skips the post-cutover validation. @default all five
+   */
+  validation_kinds: ValidationKind[];
 }
 
-export const DEFAULT_OPTIONS: MigrationOptions = { mode: 'full', parallelism: 4, batch_size: 100_000, auto_approve_above: 0.9, generate_rollback: true };
+export const DEFAULT_OPTIONS: MigrationOptions = {
+  mode: 'full',
+  parallelism: 4,
+  batch_size: 100_000,
+  auto_approve_above: 0.9,
+  generate_rollback: true,
+  validation_kinds: [...VALIDATION_KINDS],
+};
 
 export interface MaintenanceWindow {
   /** "HH:MM" local time in `timezone`. */

@@ -1,6 +1,7 @@
 import { FerryError } from '../../../common/src/errors.ts';
 import { backupTasks } from './backup-index.ts';
 import { MIGRATE_TASK_HANDLERS } from './migrate-index.ts';
+import { VALIDATE_TASKS } from './validate-index.ts';
 import type { TaskHandler } from './types.ts';
 
 /**
@@ -69,3 +70,6 @@ for (const [kind, handler] of Object.entries(backupTasks)) registerTask(kind, ha
 
 // Migration data path: migrate.introspect, exec_sql, plan_units, read_unit, load_unit, count_rows.
 for (const [kind, handler] of Object.entries(MIGRATE_TASK_HANDLERS)) registerTask(kind, handler);
+
+// Validation: validate.catalog, statistical, key_bounds, semantic_buckets, semantic_rows, referential, behavioral.
+for (const [kind, handler] of Object.entries(VALIDATE_TASKS)) registerTask(kind, handler);

@@ -32,7 +32,7 @@ describe('migrations API: lifecycle and state machine (no agent needed)', () => 
     const m = await create({ options: { parallelism: 2 }, notifications: { on_events: ['completed'] } });
     expect(m.id).toMatch(/^mig_/);
     expect(['pending', 'planning']).toContain(m.status);
-    expect(m.options).toEqual({ mode: 'full', parallelism: 2, batch_size: 100000, auto_approve_above: 0.9, generate_rollback: true });
+    expect(m.options).toEqual({ mode: 'full', parallelism: 2, batch_size: 100000, auto_approve_above: 0.9, generate_rollback: true, validation_kinds: ['structural', 'statistical', 'referential', 'semantic', 'behavioral'] });
     expect((m.plan as Body).status).toBe('generating');
     expect((m.links as Body).self).toBe(`/api/v1/migrations/${m.id}`);
     expect((m.source as Body).connection_name).toBe('src');

@@ -1,3 +1,4 @@
+import { VALIDATION_KINDS } from '../../validate/certificate.ts';
 /** Request and response schemas of the migrations API (seed 002), declared once for validation and OpenAPI. */
 import { z } from '@hono/zod-openapi';
 import { MIGRATION_STATUSES, RUN_PHASES } from '../../migrate/types.ts';
@@ -17,6 +18,11 @@ export const OptionsSchema = z
     batch_size: z.number().int().min(1).max(100_000_000).optional().openapi({ description: 'Rows per unit. @default 100000' }),
     auto_approve_above: z.number().min(0).max(1).optional().openapi({ description: '@default 0.9' }),
     generate_rollback: z.boolean().optional(),
+    validation_kinds: z
+      .array(z.enum(VALIDATION_KINDS))
+      .max(5)
+      .optional()
+      .openapi({ description: 'Validation kinds run after cutover (signed certificate). @default all five; [] for row counts only' }),
   })
   .strict();
 
