@@ -6,7 +6,7 @@
  *
  *   bash bench/migrate/gen.sh && node --import tsx bench/migrate/run.ts
  * Env: BENCH_ROWS (200000), BENCH_PARALLEL (units in flight, 2), BENCH_UNIT_ROWS (250000),
- *      BENCH_SOURCES (pg-binary,pg-text,sqlite,mysql), BENCH_WORK (/tmp/ferry-bench-migrate).
+ *      BENCH_SOURCES (pg-binary,pg-text,sqlite,sqlite-binary,mysql,mysql-binary), BENCH_WORK (/tmp/ferry-bench-migrate).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,7 @@ import { planUnits } from '../../node-agent/src/datapath/plan-units.ts';
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 2);
 const UNIT_ROWS = Number(process.env.BENCH_UNIT_ROWS ?? 250_000);
-const SOURCES = (process.env.BENCH_SOURCES ?? 'pg-binary,pg-text,sqlite,mysql').split(',');
+const SOURCES = (process.env.BENCH_SOURCES ?? 'pg-binary,pg-text,sqlite,sqlite-binary,mysql,mysql-binary').split(',');
 const WORK = process.env.BENCH_WORK ?? '/tmp/ferry-bench-migrate';
 const SRC_DB = `ferry_bench_src_${ROWS}`;
 const DST_DB = `ferry_bench_dst_${ROWS}`;
@@ -33,6 +33,7 @@ CREATE TABLE orders (id bigint NOT NULL, customer_id integer NOT NULL, amount nu
   note text, created_at timestamp NOT NULL, shipped_at timestamp, is_paid boolean NOT NULL, discount numeric(12,2), quantity integer);`;
 
 type Source = 'pg-binary' | 'pg-text' | 'sqlite' | 'mysql';
+type Variant = Source | 'sqlite-binary' | 'mysql-binary';
 const c = (source: string, target_type: string, transformation = 'none'): UnitColumn => ({ source, source_type: '', target: source, target_type, transformation });
 
 /** Mapped columns per source, as the planner maps these declarations. */
@@ -77,10 +78,11 @@ const CHECK_SQL = `SELECT (SELECT count(*) FROM customers)::text AS customers, (
   (SELECT md5(string_agg(md5(c::text), '' ORDER BY id)) FROM customers c) AS c_md5,
   (SELECT md5(string_agg(md5(o::text), '' ORDER BY id)) FROM orders o) AS o_md5`;
 
-async function benchOne(source: Source, expected: Record<string, unknown>) {
+async function benchOne(variant: Variant, expected: Record<string, unknown>) {
   await pgQuery(DST_DB, TARGET_DDL);
+  const source = variant.replace('-binary', '') === 'pg' ? 'pg-binary' : (variant.replace('-binary', '') as Source);
   const { conn, schema } = connection(source);
-  const format = source === 'pg-binary' ? 'binary' : 'text';
+  const format = variant.endsWith('-binary') ? 'binary' : 'text';
   const started = performance.now();
   const plan = await planUnits({ connection: conn, rows_per_unit: UNIT_ROWS, tables: [
     { schema, table: 'customers', key_column: 'id', row_estimate: Math.round(ROWS / 25) },
@@ -101,7 +103,7 @@ async function benchOne(source: Source, expected: Record<string, unknown>) {
   const seconds = (performance.now() - started) / 1000;
   const [got] = await pgQuery(DST_DB, CHECK_SQL);
   const equal = JSON.stringify(got) === JSON.stringify(expected);
-  return { source, format, units: units.length, rows, bytes, seconds, rows_per_s: rows / seconds, mb_per_s: bytes / 1e6 / seconds, equal };
+  return { source: variant, format, units: units.length, rows, bytes, seconds, rows_per_s: rows / seconds, mb_per_s: bytes / 1e6 / seconds, equal };
 }
 
 async function main() {
@@ -111,7 +113,7 @@ async function main() {
   const copyText = await pgQuery(SRC_DB, `SELECT pg_size_pretty(pg_total_relation_size('orders') + pg_total_relation_size('customers')) AS size`);
   console.log(`dataset ${SRC_DB}: ${String(expected!.customers)} customers + ${String(expected!.orders)} orders (${String(copyText[0]!.size)} in PostgreSQL); parallel ${PARALLEL}, ${UNIT_ROWS} rows/unit`);
   const results = [];
-  for (const s of SOURCES as Source[]) {
+  for (const s of SOURCES as Variant[]) {
     const r = await benchOne(s, expected!);
     results.push(r);
     console.log(`${s.padEnd(10)} ${r.rows} rows in ${r.seconds.toFixed(2)} s: ${Math.round(r.rows_per_s).toLocaleString('en-US')} rows/s, ${r.mb_per_s.toFixed(1)} MB/s (${(r.bytes / 1e6).toFixed(1)} MB ${r.format}), ${r.units} units, ${r.equal ? 'target equals source' : 'TARGET DIFFERS'}`);
