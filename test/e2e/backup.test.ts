@@ -8,6 +8,30 @@ import { chunkDigests, makeImage, mutate, sha256File } from '../integration/back
 
 const CHUNK = 64 * 1024;
 
+/**
+ * Flips one byte in the middle of a stored chunk. Format 2 (docs/repository-format.md) keeps
+ * chunks in pack files as entries of digest (32 bytes), stored length (u32 LE), stored form.
+ */
+async function damageChunk(repoRoot: string, digest: string): Promise<void> {
+  const raw = Buffer.from(digest, 'hex');
+  const folders = await fs.readdir(path.join(repoRoot, 'packs'));
+  for (const f of folders) {
+    for (const name of await fs.readdir(path.join(repoRoot, 'packs', f))) {
+      if (name.endsWith('.idx')) continue;
+      const file = path.join(repoRoot, 'packs', f, name);
+      const bytes = await fs.readFile(file);
+      const at = bytes.indexOf(raw);
+      if (at < 0) continue;
+      const n = bytes.readUInt32LE(at + 32);
+      const mid = at + 36 + (n >> 1);
+      bytes.writeUInt8(bytes.readUInt8(mid) ^ 0xff, mid);
+      await fs.writeFile(file, bytes);
+      return;
+    }
+  }
+  throw new Error(`chunk ${digest} is in no pack under ${repoRoot}`);
+}
+
 /** Indexes of the chunks that writes of `length` bytes at `offsets` touched. */
 function chunksOf(offsets: number[], length: number): Set<number> {
   const out = new Set<number>();
@@ -125,11 +149,7 @@ describe('backups through the REST API with the built-in agent', () => {
 
     const digest = (await chunkDigests(img, CHUNK))[5]!;
     const repo = await api.call('GET', `/api/v1/repositories/${String(b.backup.repository_id)}`);
-    const file = path.join(String(repo.body.path), 'chunks', digest.slice(0, 2), digest);
-    const bytes = await fs.readFile(file);
-    const mid = bytes.length >> 1;
-    bytes.writeUInt8(bytes.readUInt8(mid) ^ 0xff, mid);
-    await fs.writeFile(file, bytes);
+    await damageChunk(String(repo.body.path), digest);
 
     const bad = await api.call('POST', `/api/v1/backups/${String(b.backup.id)}/verify`);
     const j = await api.job(String(bad.body.job_id));
