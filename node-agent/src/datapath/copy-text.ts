@@ -127,14 +127,17 @@ function setToArrayLiteral(s: string): string {
   return '{' + s.split(',').map((x) => '"' + x.replace(/["\\]/g, '\\$&') + '"').join(',') + '}';
 }
 
-/** text_from_any: UTF-8 text, else \\x hex for invalid bytes; numbers and booleans as text, structures as JSON. */
+/** text_from_any: UTF-8 text, else \\x hex for invalid bytes or NUL; numbers and booleans as text, structures as JSON. */
 export function anyToText(v: unknown): string {
   if (v instanceof Uint8Array) {
     try {
-      return utf8Strict.decode(v);
+      const s = utf8Strict.decode(v);
+      // U+0000 is valid UTF-8 but PostgreSQL text cannot store it: such bytes go as hex too.
+      if (!s.includes('\0')) return s;
     } catch {
-      return '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+      // not UTF-8: hex below
     }
+    return '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
   }
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
