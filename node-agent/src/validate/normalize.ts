@@ -24,6 +24,22 @@ function asText(v: Raw): string {
   return String(v);
 }
 
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Bytes in a text column (a SQLite blob under text_from_any) as the data path writes them:
+ * UTF-8 text, or \\x hex when they are not UTF-8 or hold a NUL (PostgreSQL text cannot).
+ */
+function bytesAsText(v: Uint8Array): string {
+  try {
+    const s = utf8Strict.decode(v);
+    if (!s.includes('\0')) return s;
+  } catch {
+    // not UTF-8: hex below
+  }
+  return '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+}
+
 /** Round a normalised decimal string to `scale` digits after the point, half away from zero (PostgreSQL numeric). */
 export function roundDecimal(s: string, scale: number): string {
   const neg = s.startsWith('-');
@@ -211,7 +227,7 @@ export function canonical(v: Raw, norm: ColumnNorm): string | null {
     }
     case 'text':
     case 'other': {
-      const t = asText(v);
+      const t = Buffer.isBuffer(v) || v instanceof Uint8Array ? bytesAsText(v) : asText(v);
       return norm.strip_nul ? t.replace(/\0/g, '') : t;
     }
   }
