@@ -115,6 +115,18 @@ function mapByName(col: CatalogColumn, profile: ColumnProfile | undefined, table
     const t = numericType(col.precision, col.scale);
     const risks: RuleRisk[] = [];
     const scale = col.scale ?? 0;
+    // SQLite does not enforce the declared precision: a stored value whose integer part has
+    // more than p - s digits would be rejected by numeric(p,s), so the column is widened.
+    const limit = 10 ** Math.max(0, col.precision - scale);
+    const widest = Math.max(Math.abs(Number(profile?.min ?? 0)) || 0, Math.abs(Number(profile?.max ?? 0)) || 0);
+    if (widest >= limit) {
+      return rule('numeric', 'cast', 0.6, `${col.native_type.toUpperCase()} declared, but values up to ${profile?.max ?? profile?.min} exceed it (SQLite does not enforce precision): widened to numeric`, [{
+        severity: 'medium',
+        type: 'data_truncation',
+        description: `values exceed ${t}: PostgreSQL would reject those rows, so the column is numeric without a precision.`,
+        mitigation: `Keep numeric, or clean the values and override the type to ${t}.`,
+      }]);
+    }
     let confidence = 0.95;
     if ((profile?.max_scale ?? 0) > scale) {
       confidence = 0.6;
