@@ -28,8 +28,19 @@ export function categoryOf(pgType: string): Cat {
 
 const NULL = '\\N';
 
+/** '1.5e+3' -> '1500', '1e-10' -> '0.0000000001': exact, from the digits. */
+function expandExponent(s: string): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?[eE]([+-]?\d+)$/.exec(s.trim());
+  if (!m) return s;
+  const [, sign = '', ip = '', fp = '', e = '0'] = m;
+  const digits = ip + fp;
+  const point = ip.length + Number(e);
+  const out = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return sign + out;
+}
+
 function canonDecimal(s: string): string {
-  let x = s.trim();
+  let x = expandExponent(s.trim());
   let neg = false;
   if (x.startsWith('-')) {
     neg = true;
@@ -87,7 +98,11 @@ export function canon(v: unknown, cat: Cat): string {
     case 'json':
       return JSON.stringify(sortKeys(typeof v === 'string' ? JSON.parse(v) : v));
     default:
-      if (Buffer.isBuffer(v)) return v.toString('utf8');
+      if (Buffer.isBuffer(v)) {
+        // As text_from_any renders bytes: UTF-8 text, else (invalid, or a NUL) \x hex.
+        const s = v.toString('utf8');
+        return Buffer.from(s, 'utf8').equals(v) && !s.includes('\0') ? s : `\\x${v.toString('hex')}`;
+      }
       return String(v);
   }
 }

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMysqlDatabase, createPgDatabase, dropMysqlDatabase, dropPgDatabase } from '../connectors/fixtures.ts';
+import { pgClient } from './chinook.ts';
+import { compareAll, mysqlSource, pgConstraints, pgSource, sqliteSource, type SourceReader } from './compare.ts';
+import { edgeDataset, loadEdge, type Dialect } from './edge-data.ts';
+import { approveAll, connection, createPlanned, start, untilStatus, type Req } from './flow.ts';
+import { removeDir, startHub, waitFor, type MigHub } from './helpers.ts';
+
+type Mapping = { id: string; status: string; confidence: number; source: { table: string; column: string }; target: { type: string }; transformation: string };
+
+/**
+ * The generated edge dataset from each source dialect into PostgreSQL through the REST API and
+ * the built-in agent; the user reviews the pending mappings (SQLite columns whose values do not
+ * match their declared affinity are overridden to text, as the plan's risk advises), then every
+ * row is compared outside Ferry with a canonical text per value.
+ */
+describe('edge datasets from PostgreSQL, MariaDB and SQLite into PostgreSQL', () => {
+  let t: MigHub;
+  let req: Req;
+  let targetDb = '';
+  let target: pg.Client;
+  let dstConn = '';
+  const cleanup: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    targetDb = createPgDatabase();
+    target = await pgClient(targetDb);
+    t = await startHub({ listen: true, builtin: true });
+    req = (m, p, b) => t.req(m, p, b);
+    await waitFor('built-in agent online', () => {
+      const id = t.hub.agents.builtin.agentId;
+      return id && t.hub.agents.sessions.isOnline(id) ? id : null;
+    }, 60_000);
+    dstConn = await connection(req, { name: 'target', connection_string: `postgresql://postgres@127.0.0.1:5432/${targetDb}` });
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+    if (t) removeDir(t.dataDir);
+    await target?.end();
+    if (targetDb) dropPgDatabase(targetDb);
+    for (const f of cleanup.reverse()) await f();
+  });
+
+  async function source(d: Dialect): Promise<{ conn: string; reader: SourceReader }> {
+    const ds = edgeDataset(d, 7);
+    if (d === 'sqlite') {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-edge-'));
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+      const file = path.join(dir, 'edge.sqlite');
+      await loadEdge(d, file, ds);
+      return { conn: await connection(req, { name: 'edge sqlite', type: 'sqlite', path: file }), reader: sqliteSource(file) };
+    }
+    if (d === 'postgresql') {
+      const db = createPgDatabase();
+      cleanup.push(() => dropPgDatabase(db));
+      await loadEdge(d, db, ds);
+      const c = await pgClient(db);
+      cleanup.push(() => c.end());
+      return { conn: await connection(req, { name: 'edge pg', connection_string: `postgresql://postgres@127.0.0.1:5432/${db}` }), reader: pgSource(c, 'public') };
+    }
+    const db = createMysqlDatabase();
+    cleanup.push(() => dropMysqlDatabase(db));
+    await loadEdge(d, db, ds);
+    return { conn: await connection(req, { name: 'edge maria', connection_string: `mysql://root@127.0.0.1:3306/${db}` }), reader: await mysqlSource(db) };
+  }
+
+  async function migrate(d: Dialect, schema: string, review?: (maps: Mapping[], id: string) => Promise<void>) {
+    const { conn, reader } = await source(d);
+    cleanup.push(() => reader.close());
+    const id = await createPlanned(req, { name: `edge ${d}`, source: { connection_id: conn }, target: { connection_id: dstConn, schema }, options: { parallelism: 3, batch_size: 50 } }, { approveAll: false });
+    const maps = ((await req('GET', `/api/v1/migrations/${id}/mappings?limit=1000`)).body as { data: Mapping[] }).data;
+    if (review) await review(maps, id);
+    await approveAll(req, id);
+    await start(req, id);
+    const done = await untilStatus(req, id, ['completed', 'failed'], 180_000);
+    if (done.status !== 'completed') {
+      const errs = (await req('GET', `/api/v1/migrations/${id}/errors?limit=20`)).body;
+      const v = [(await req("GET", `/api/v1/migrations/${id}/validation/semantic`)).body, (await req("GET", `/api/v1/migrations/${id}/validation/statistical`)).body];
+      expect.fail(`${JSON.stringify(done.error)}\n${JSON.stringify(errs).slice(0, 3000)}\n${JSON.stringify(v).slice(0, 8000)}`);
+    }
+    const tables = edgeDataset(d, 7).tables.map((x) => x.name);
+    const { differences, compared } = await compareAll(reader, target, schema, tables);
+    expect(differences).toEqual([]);
+    for (const x of edgeDataset(d, 7).tables) expect({ table: x.name, rows: compared.get(x.name)?.rows }).toEqual({ table: x.name, rows: x.rows.length });
+    const k = await pgConstraints(target, schema);
+    expect(k).toMatchObject({ p: tables.length - 1, f: 2, notValid: 0 });
+    // The identity of "Order" continues after the source's largest key.
+    const ins = await target.query<{ id: string }>(`INSERT INTO "${schema}"."Order" ("select") VALUES ('new') RETURNING "Id" id`);
+    expect(ins.rows[0]!.id).toBe('301');
+    return { id, maps };
+  }
+
+  it('PostgreSQL source: every row equal, keys, identity', async () => {
+    const { maps } = await migrate('postgresql', 'edge_pg');
+    expect(maps.every((m) => m.transformation === 'none' || m.source.table === 'pg_only')).toBe(true);
+  }, 180_000);
+
+  it('MariaDB source: tinyint(1) as boolean, unsigned ranges, zero dates as NULL, every row equal', async () => {
+    const { maps } = await migrate('mysql', 'edge_maria');
+    const m = (col: string) => maps.find((x) => x.source.table === 'mysql_only' && x.source.column === col);
+    expect(m('flag')).toMatchObject({ target: { type: 'boolean' }, transformation: 'bool_from_int' });
+    expect(m('u32')?.target.type).toBe('bigint');
+    expect(m('zd')?.transformation).toBe('zero_date_to_null');
+    expect(m('zdt')?.transformation).toBe('zero_date_to_null');
+    const zero = await target.query(`SELECT count(*)::int n FROM edge_maria.mysql_only WHERE zd IS NULL`);
+    expect(Number((zero.rows[0] as { n: string }).n)).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('SQLite source: values off their declared affinity, overridden to text by the user, every row equal', async () => {
+    await migrate('sqlite', 'edge_sqlite', async (maps, id) => {
+      for (const col of ['n', 'num', 'untyped']) {
+        const mp = maps.find((x) => x.source.table === 'affinity' && x.source.column === col);
+        expect(mp, col).toBeDefined();
+        if (mp!.target.type === 'text') continue;
+        const r = await req('POST', `/api/v1/migrations/${id}/plan/mappings/${mp!.id}/approve`, { approved: true, override_transformation: { type: 'text', transformation: 'text_from_any' }, comment: 'mixed storage classes' });
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+      }
+    });
+  }, 180_000);
+});
