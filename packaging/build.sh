@@ -211,7 +211,9 @@ build_deb() { # build_deb NAME SUMMARY ENABLE MESSAGE_FILE DESCRIPTION
   chmod 0755 "$root/usr/bin/$name"
   install -m 0644 "$repo/systemd/$name.service" "$root/lib/systemd/system/$name.service"
   install -m 0644 "$here/debian/$name.env" "$root/etc/$name/$name.env"
-  install -m 0644 "$here/README-install.md" "$root/usr/share/doc/$name/README.md"
+  # The admin's install notes: the "Install on a server" section of the project README.
+  awk '/^## Install on a server/{p=1} p&&/^## /&&!/^## Install on a server/{exit} p' "$here/../README.md" >"$root/usr/share/doc/$name/README.md"
+  chmod 0644 "$root/usr/share/doc/$name/README.md"
   printf 'Ferry %s %s\nBundled third-party software keeps its own license, next to it under /opt/%s.\n' \
     "$name" "$version" "$name" >"$root/usr/share/doc/$name/copyright"
   echo "/etc/$name/$name.env" >"$root/DEBIAN/conffiles"

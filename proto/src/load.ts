@@ -53,3 +53,6 @@ export function loadAgentProto(): AgentProto {
   cached = (grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType).ferry.agent.v1;
   return cached;
 }
+
+/** HTTP/2 flow-control window for hub and agent channels (bulk data frames are ~1 MiB). */
+export const FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;

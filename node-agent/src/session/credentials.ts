@@ -1,3 +1,4 @@
+import { FLOW_CONTROL_WINDOW } from '../../../proto/src/load.ts';
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { loadAgentProto, type AgentHubClient, type EnrollmentClient } from '../../../proto/src/load.ts';
@@ -21,6 +22,8 @@ export function checkHubIdentity(_host: string, cert: PeerCertificate): Error | 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
   'grpc.max_send_message_length': 16 * 1024 * 1024,
+  // See the hub's server options: the default 64 KiB window throttles bulk frames.
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
   // Notice a dead hub (or NAT dropping the flow) within ~30 s even when no task is running.
   'grpc.keepalive_time_ms': 15_000,
   'grpc.keepalive_timeout_ms': 10_000,
