@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
-export const CHINOOK = '/work/shared/datasets/chinook/Chinook_Sqlite.sqlite';
+export const CHINOOK = path.resolve(import.meta.dirname, '../../../../shared/datasets/chinook/Chinook_Sqlite.sqlite');
 
 export function copyChinook(): { dir: string; file: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-chinook-'));
