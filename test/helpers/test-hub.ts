@@ -23,7 +23,7 @@ export interface TestHub {
  * `app.request()` in process.
  */
 export async function startTestHub(opts: { listen?: boolean; builtin?: boolean; env?: Record<string, string>; agentWaitMs?: number } = {}): Promise<TestHub> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ferry-test-'));
+  const dataDir = opts.env?.FERRY_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'ferry-test-'));
   const config = loadConfig({
     FERRY_DATA_DIR: dataDir,
     FERRY_HTTP_PORT: '0',
