@@ -7,19 +7,22 @@
  *
  * Env: BENCH_ROWS (orders; customers = rows/25; default 5000000), BENCH_SCENARIOS
  * (pg,sqlite,mysql,peers), BENCH_PARALLELISM (migration option parallelism, 2),
- * BENCH_UNIT_ROWS (option batch_size = rows per unit, 250000), BENCH_WORK (/tmp/ferry-bench-migrate).
+ * BENCH_UNIT_ROWS (option batch_size = rows per unit, 250000), BENCH_VALIDATION ("" = row counts only, like
+ * the peers; "all" or a list of kinds adds the validation and certificate), BENCH_WORK (/tmp/ferry-bench-migrate).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { peakRssMb, sleep, startHubProcess, type HubProcess } from './hub-process.ts';
+import { cpuSeconds, peakRssMb, sleep, startHubProcess, type HubProcess } from './hub-process.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 5_000_000);
 const CROWS = Math.max(1, Math.floor(ROWS / 25));
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'pg,sqlite,mysql,peers').split(',');
 const PARALLELISM = Number(process.env.BENCH_PARALLELISM ?? 2);
 const UNIT_ROWS = Number(process.env.BENCH_UNIT_ROWS ?? 250_000);
+/** Validation kinds after cutover: "" = row counts only (what the peers do, nothing more), "all" = the five kinds and the certificate. */
+const VALIDATION = process.env.BENCH_VALIDATION ?? '';
 const WORK = process.env.BENCH_WORK ?? '/tmp/ferry-bench-migrate';
 const PEERS = process.env.PEERS_DIR ?? '/work/shared/bench/peers';
 const SRC = `ferry_bench_src_${ROWS}`;
@@ -76,6 +79,9 @@ interface Row {
   agentRss?: number | null;
   equal?: boolean | null;
   note?: string;
+  /** CPU seconds used during the run by the hub and the agent. */
+  hubCpu?: number | null;
+  agentCpu?: number | null;
 }
 
 function timeShell(cmd: string): number {
@@ -112,7 +118,7 @@ async function ferry(scenario: string, source: Record<string, unknown>): Promise
     const t0 = performance.now();
     const created = await h.req<{ id: string }>('POST', '/api/v1/migrations', {
       name: `bench ${scenario}`, source: { connection_id: srcId }, target: { connection_id: dstId, schema: 'public' },
-      options: { parallelism: PARALLELISM, batch_size: UNIT_ROWS },
+      options: { parallelism: PARALLELISM, batch_size: UNIT_ROWS, ...(VALIDATION === 'all' ? {} : { validation_kinds: VALIDATION ? VALIDATION.split(',') : [] }) },
     });
     if (created.status !== 201) throw new Error(`POST /migrations: ${created.status} ${JSON.stringify(created.body)}`);
     const id = created.body.id;
@@ -125,12 +131,21 @@ async function ferry(scenario: string, source: Record<string, unknown>): Promise
       }
       await waitStatus(h, id, ['approved'], 60_000);
     }
+    // POST /migrations drops options.validation_kinds today (hub/src/api/routes/migrations.ts); PATCH keeps it.
+    const patched = await h.req('PATCH', `/api/v1/migrations/${id}`, { options: { validation_kinds: VALIDATION === 'all' ? ['structural', 'statistical', 'referential', 'semantic', 'behavioral'] : VALIDATION ? VALIDATION.split(',') : [] } });
+    if (patched.status !== 200) throw new Error(`PATCH options: ${patched.status} ${JSON.stringify(patched.body)}`);
     const planSeconds = (performance.now() - t0) / 1000;
     let agentPid = h.agentPid();
     let agentRss: number | null = null;
+    let agentCpu: number | null = null;
+    const agentCpu0 = agentPid ? cpuSeconds(agentPid) ?? 0 : 0;
+    const hubCpu0 = cpuSeconds(h.pid) ?? 0;
     const sample = () => {
       agentPid ??= h.agentPid();
-      if (agentPid) agentRss = Math.max(agentRss ?? 0, peakRssMb(agentPid) ?? 0);
+      if (agentPid) {
+        agentRss = Math.max(agentRss ?? 0, peakRssMb(agentPid) ?? 0);
+        agentCpu = (cpuSeconds(agentPid) ?? agentCpu0) - agentCpu0;
+      }
     };
     const t1 = performance.now();
     const started = await h.req('POST', `/api/v1/migrations/${id}/start`, {});
@@ -139,7 +154,13 @@ async function ferry(scenario: string, source: Record<string, unknown>): Promise
     const seconds = (performance.now() - t1) / 1000;
     sample();
     const hubRss = peakRssMb(h.pid);
-    return { scenario, seconds, planSeconds, hubRss, agentRss };
+    const hubCpu = (cpuSeconds(h.pid) ?? hubCpu0) - hubCpu0;
+    // Evidence for where the time goes: the migration's own log and phase timings.
+    const logs = (await h.req<{ data: { timestamp?: string; created_at?: string; phase?: string; message: string }[] }>('GET', `/api/v1/migrations/${id}/logs?limit=1000`)).body.data ?? [];
+    const status = (await h.req('GET', `/api/v1/migrations/${id}/status`)).body;
+    fs.writeFileSync(path.join(WORK, `${scenario.replace(/\W+/g, '_')}.log`),
+      JSON.stringify(status, null, 1) + '\n' + logs.map((l) => `${l.timestamp ?? l.created_at ?? ''} [${l.phase ?? ''}] ${l.message}`).join('\n') + '\n');
+    return { scenario, seconds, planSeconds, hubRss, agentRss, hubCpu, agentCpu };
   } finally {
     await h.stop();
   }
@@ -197,8 +218,8 @@ async function main(): Promise<void> {
     r.peer = peer;
     r.equal = await equal();
     rows.push(r);
-    plans.push(`${scenario}: planning (introspect, profile, plan, approval) ${r.planSeconds.toFixed(1)} s before start`);
-    log(`${scenario}: ${r.seconds.toFixed(1)} s, equal ${r.equal}, hub ${r.hubRss?.toFixed(0)} MB, agent ${r.agentRss?.toFixed(0)} MB`);
+    plans.push(`${scenario}: planning (introspect, profile, plan, approval) ${r.planSeconds.toFixed(1)} s before start; CPU during the run: hub ${r.hubCpu?.toFixed(1)} s, agent ${r.agentCpu?.toFixed(1)} s`);
+    log(`${scenario}: ${r.seconds.toFixed(1)} s, equal ${r.equal}, hub ${r.hubRss?.toFixed(0)} MB ${r.hubCpu?.toFixed(1)} CPU-s, agent ${r.agentRss?.toFixed(0)} MB ${r.agentCpu?.toFixed(1)} CPU-s`);
   };
   if (SCENARIOS.includes('pg')) await run('Ferry PostgreSQL -> PostgreSQL', 'pg_dump -Fc -Z0 | pg_restore', { connection_string: `postgresql://postgres@127.0.0.1:5432/${SRC}` });
   if (SCENARIOS.includes('sqlite')) await run('Ferry SQLite -> PostgreSQL', 'pgloader SQLite', { type: 'sqlite', path: SQLITE });
@@ -211,7 +232,7 @@ async function main(): Promise<void> {
     '# Migration benchmark',
     '',
     `${new Date().toISOString()} · ${total.toLocaleString('en-US')} rows (${ROWS.toLocaleString('en-US')} orders + ${CROWS.toLocaleString('en-US')} customers, seed 42) · ` +
-      `${mb.toFixed(1)} MB as COPY text · Ferry options parallelism ${PARALLELISM}, batch_size ${UNIT_ROWS} · load average at the end ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+      `${mb.toFixed(1)} MB as COPY text · Ferry options parallelism ${PARALLELISM}, batch_size ${UNIT_ROWS}, validation_kinds ${VALIDATION === 'all' ? 'all five' : `[${VALIDATION}]`} · load average at the end ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
     '',
     'Ferry: a real hub process (`node bin/ferry-hub.js`) and its built-in agent, driven over REST; seconds from `POST .../start` to `completed` ' +
       '(schema, data, validation counts, cutover with keys, indexes, foreign keys, ANALYZE). Peers: wall time of the whole command into an empty database. ' +

@@ -34,6 +34,17 @@ export function peakRssMb(pid: number): number | null {
   }
 }
 
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** Direct children of a process (from /proc/<pid>/task/<tid>/children). */
 export function childPids(pid: number): number[] {
   const out: number[] = [];

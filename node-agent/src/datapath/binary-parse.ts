@@ -314,23 +314,25 @@ const isDig = (s: string, i: number): boolean => { const c = s.charCodeAt(i); re
 function fastIso(t: string): DateTimeParts | null | undefined {
   const n = t.length;
   if (n !== 10 && n < 19) return undefined;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) if (!isDig(t, i)) return undefined;
-  if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return undefined;
+  if (!(isDig(t, 0) && isDig(t, 1) && isDig(t, 2) && isDig(t, 3) && t.charCodeAt(4) === 45 && isDig(t, 5) && isDig(t, 6) &&
+    t.charCodeAt(7) === 45 && isDig(t, 8) && isDig(t, 9))) return undefined;
   let usec = 0;
   let hasTime = false;
   if (n >= 19) {
     const sep = t.charCodeAt(10);
     if ((sep !== 32 && sep !== 84) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return undefined;
-    for (const i of [11, 12, 14, 15, 17, 18]) if (!isDig(t, i)) return undefined;
-    let frac = '';
+    if (!(isDig(t, 11) && isDig(t, 12) && isDig(t, 14) && isDig(t, 15) && isDig(t, 17) && isDig(t, 18))) return undefined;
+    let us = 0;
     if (n > 19) {
       if (t.charCodeAt(19) !== 46) return undefined;
       for (let i = 20; i < n; i++) if (!isDig(t, i)) return undefined;
-      frac = t.slice(20);
+      us = fracUsec(t.slice(20));
     }
-    const u = timeUsec(t.slice(11, 13), t.slice(14, 16), t.slice(17, 19), frac);
-    if (u === null) return null;
-    usec = u;
+    const h = dig(t, 11) * 10 + dig(t, 12);
+    const mi = dig(t, 14) * 10 + dig(t, 15);
+    const sec = dig(t, 17) * 10 + dig(t, 18);
+    if (mi > 59 || sec > 59 || h > 24 || (h === 24 && (mi > 0 || sec > 0 || us > 0))) return null;
+    usec = ((h * 60 + mi) * 60 + sec) * 1e6 + us;
     hasTime = true;
   }
   const y = dig(t, 0) * 1000 + dig(t, 1) * 100 + dig(t, 2) * 10 + dig(t, 3);

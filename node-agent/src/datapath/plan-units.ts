@@ -30,7 +30,10 @@ async function tableRanges(s: SqlSession, t: PlanUnitsPayload['tables'][number],
   if (!t.key_column) return null;
   const k = s.quote(t.key_column);
   const from = sessionTable(s, t.schema, t.table);
-  const needCount = t.row_estimate === null || t.row_estimate === undefined;
+  // An estimate below one unit is recounted: a wrong small estimate (stale statistics, or a
+  // profile's sample size passed as the table's rows) would put a big table in one unit and
+  // serialise its whole transfer, while counting a table that really is small costs little.
+  const needCount = t.row_estimate === null || t.row_estimate === undefined || t.row_estimate < rowsPerUnit;
   const [row] = await s.rows(`SELECT ${asText(s, `MIN(${k})`)}, ${asText(s, `MAX(${k})`)}${needCount ? ', COUNT(*)' : ''} FROM ${from}`);
   const [min, max, count] = row ?? [];
   if (min === null || min === undefined || max === null || max === undefined) return [{ column: t.key_column, lo: null, hi: null }];
