@@ -17,7 +17,14 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fixedChunks, isAllZero } from '../common/src/chunking/index.ts';
-import { Repository, restoreSnapshotToFile, type SnapshotManifest } from '../hub/src/backup/repository/index.ts';
+import * as current from '../hub/src/backup/repository/index.ts';
+import type { SnapshotManifest } from '../hub/src/backup/repository/index.ts';
+
+// FERRY_REPOSITORY_MODULE points at another copy of the repository code (e.g. format 1 from
+// git history) to measure it on the same machine in the same minute.
+const mod = (process.env.FERRY_REPOSITORY_MODULE ? await import(path.resolve(process.env.FERRY_REPOSITORY_MODULE)) : current) as typeof current;
+const { Repository, restoreSnapshotToFile } = mod;
+type Repository = current.Repository;
 
 const sizeMiB = Number(process.argv[2] ?? 256);
 const seed = Number(process.argv[3] ?? 1);
@@ -123,8 +130,9 @@ const row = (step: string, x: { ms: number; cpu: number }, extra = '| |'): void 
 
 try {
   const root = path.join(work, 'repo');
-  const repo = await Repository.init(root);
-  console.log(`## Repository format 2, ${sizeMiB} MiB image (seed ${seed}), 64 KiB chunks, zstd ${repo.config.compression.level}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`);
+  const threads = process.env.FERRY_ENCODE_THREADS === undefined ? undefined : Number(process.env.FERRY_ENCODE_THREADS);
+  const repo = await Repository.init(root, {}, threads === undefined ? {} : { encodeThreads: threads });
+  console.log(`## Repository format ${repo.config.format}, ${sizeMiB} MiB image (seed ${seed}), 64 KiB chunks, zstd ${repo.config.compression.level}, encode threads ${threads ?? 'default'}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`);
   const ceiling = await timed(() => readHashOnly(base));
   console.log(`\nread + chunk + SHA-256 alone (page cache): ${(ceiling.ms / 1000).toFixed(2)} s, ${mbps(total, ceiling.ms)} MB/s, ${ceiling.cpu.toFixed(2)} CPU s\n`);
   console.log('| step | s | MB/s of image | CPU s | chunks uploaded | stored MB added |');
@@ -142,7 +150,7 @@ try {
   }
   const v = await timed(() => repo.verifySnapshot('inc-scattered'));
   row(`verify inc-scattered (${v.r.checked} chunks, ok=${v.r.ok})`, v);
-  const o = await timed(() => Repository.open(root));
+  const o = await timed(() => Repository.open(root, threads === undefined ? {} : { encodeThreads: threads }));
   row(`open (load ${o.r.stats().packCount} pack indexes)`, o);
   await repo.deleteSnapshot('full');
   const g = await timed(() => repo.gc({ graceMs: 0, now: Date.now() + 60_000 }));
@@ -151,7 +159,7 @@ try {
   console.log(
     `\nrepository after gc: ${mb(st.storedBytes)} MB of chunks, ${st.chunkCount} chunks in ${st.packCount} packs (${mb(st.packBytes ?? 0)} MB), ${mb(await du(root))} MB on disk`,
   );
-  await repo.close();
+  await (repo as { close?: () => Promise<void> }).close?.();
 } finally {
   await fs.rm(work, { recursive: true, force: true });
 }

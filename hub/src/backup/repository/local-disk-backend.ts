@@ -289,7 +289,21 @@ async function readFully(fh: fs.FileHandle, position: number, length: number): P
  */
 class FdCache {
   private readonly open = new Map<string, Handle>();
+  private timer: NodeJS.Timeout | null = null;
   constructor(private readonly max: number) {}
+
+  // Handles idle for a second close, so a Repository object dropped without close() does
+  // not hold descriptors until the garbage collector finds them.
+  private scheduleIdleClose(): void {
+    if (this.timer || this.open.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const limit = performance.now() - 1000;
+      for (const [f, h] of this.open) if (h.users === 0 && h.lastUsed < limit) this.evict(f);
+      this.scheduleIdleClose();
+    }, 1000);
+    this.timer.unref();
+  }
 
   async acquire(file: string): Promise<Handle> {
     let h = this.open.get(file);
@@ -310,6 +324,8 @@ class FdCache {
       }
     }
     h.users++;
+    h.lastUsed = performance.now();
+    this.scheduleIdleClose();
     try {
       await h.fh;
     } catch (err) {
@@ -333,6 +349,7 @@ class FdCache {
 
 class Handle {
   users = 0;
+  lastUsed = 0;
   private retired = false;
   constructor(readonly fh: Promise<fs.FileHandle>) {}
 
