@@ -8,7 +8,7 @@ import { waitFor } from './helpers.ts';
 export type Body = Record<string, unknown> & { error?: { code: string; message: string } };
 export type Req = (method: string, p: string, body?: unknown) => Promise<{ status: number; body: Body }>;
 
-export interface Mig extends Body {
+export interface Mig extends Record<string, unknown> {
   id: string;
   status: string;
   phase: string | null;
