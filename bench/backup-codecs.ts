@@ -3,7 +3,8 @@
  * chunk sizes against 1 % scattered / clustered changes, on a seeded disk-image-like file with
  * the mix of shared/bench/peers/gen_disk_image.py (1 MiB extents: 30 % zeros, 35 % random,
  * 15 % copies of earlier extents, 20 % log text). Also a full backup and restore through the
- * Repository on the local disk.
+ * Repository on the local disk (bench/repository-throughput.ts goes further: incremental, restore,
+ * verify, open and gc on a generated image).
  *
  *   node --import tsx bench/backup-codecs.ts [image MiB, default 256]
  */
@@ -316,7 +317,7 @@ for (const [name, cut] of [
 }
 
 // ---- 4. through the Repository: full, scattered incremental, restore -----------------------
-console.log('\n## Repository on the local disk (64 KiB fixed chunks, zstd 1, file fsync per chunk, folder fsyncs batched before the manifest, 16 uploads in flight)');
+console.log('\n## Repository on the local disk (format 2: 64 KiB fixed chunks, zstd 1, pack files with one fsync each, 16 uploads in flight; bench/repository-throughput.ts measures this path in detail)');
 const repo = await Repository.init(path.join(dir, 'repo'));
 async function backupImage(id: string, changes?: Map<number, Buffer>): Promise<{ ms: number; added: number }> {
   const before = repo.stats().storedBytes;

@@ -23,7 +23,7 @@ import type { SnapshotManifest } from '../hub/src/backup/repository/index.ts';
 // FERRY_REPOSITORY_MODULE points at another copy of the repository code (e.g. format 1 from
 // git history) to measure it on the same machine in the same minute.
 const mod = (process.env.FERRY_REPOSITORY_MODULE ? await import(path.resolve(process.env.FERRY_REPOSITORY_MODULE)) : current) as typeof current;
-const { Repository, restoreSnapshotToFile } = mod;
+const { Repository, restoreSnapshot, restoreSnapshotToFile } = mod;
 type Repository = current.Repository;
 
 const sizeMiB = Number(process.argv[2] ?? 256);
@@ -148,6 +148,12 @@ try {
     row(`restore ${id} to a file (fsync), ${same ? 'identical' : 'DIFFERENT'}`, r);
     await fs.rm(out);
   }
+  const rh = await timed(async () => {
+    const h = createHash('sha256');
+    for await (const b of restoreSnapshot(repo, 'inc-scattered', { zeros: 'buffer' })) h.update(b.data!);
+    return h.digest('hex');
+  });
+  row(`restore inc-scattered into a hash (no disk write), ${rh.r === (await fileHash(changed)) ? 'identical' : 'DIFFERENT'}`, rh);
   const v = await timed(() => repo.verifySnapshot('inc-scattered'));
   row(`verify inc-scattered (${v.r.checked} chunks, ok=${v.r.ok})`, v);
   const o = await timed(() => Repository.open(root, threads === undefined ? {} : { encodeThreads: threads }));
