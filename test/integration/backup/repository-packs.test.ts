@@ -158,6 +158,26 @@ describe('repository pack files (format 2)', () => {
     expect(reopened.stats()).toMatchObject({ chunkCount: 0, storedBytes: 0, packCount: 0 });
   });
 
+  it('counts a chunk held by two packs once (crash after a repack), and gc drops the spare copy', async () => {
+    const { root, repo } = await freshRepo();
+    const chunks = [logText(30_000, 4), randomBytes(30_000)];
+    await putAll(repo, chunks);
+    await repo.writeSnapshot(streamManifest('s', chunks));
+    const before = repo.stats();
+    const { packs } = await packFiles(root);
+    const copy = path.join(root, 'packs', '00', '0'.repeat(32));
+    await fs.mkdir(path.dirname(copy), { recursive: true });
+    await fs.copyFile(packs[0]!, copy);
+    await fs.copyFile(`${packs[0]!}.idx`, `${copy}.idx`);
+    const reopened = await Repository.open(root);
+    expect(reopened.stats()).toMatchObject({ chunkCount: before.chunkCount, storedBytes: before.storedBytes, packCount: 2 });
+    const r = await reopened.gc({ graceMs: 0, now: Date.now() + HOUR });
+    expect(r).toMatchObject({ deletedChunks: 0, packsDeleted: 1 });
+    expect((await packFiles(root)).packs).toHaveLength(1);
+    expect(await reopened.verifySnapshot('s')).toMatchObject({ ok: true, checked: 2 });
+    expect((await Repository.open(root)).stats()).toEqual(reopened.stats());
+  });
+
   it('refuses a format-1 repository', async () => {
     const root = await tempDir();
     dirs.push(root);
