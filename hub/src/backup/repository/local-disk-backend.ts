@@ -7,6 +7,11 @@ import { RepositoryError } from './errors.ts';
 
 const TMP_DIR = 'tmp';
 
+// Open packs of every backend in this process: an open pack can sit idle longer than the
+// temp-file age (a stalled upload), and another Repository instance opening the same folder
+// must not take it for crash debris.
+const liveTemps = new Set<string>();
+
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
 }
@@ -142,6 +147,7 @@ export class LocalDiskBackend implements RepositoryBackend {
     const dest = this.file(key);
     const tmp = path.join(this.root, TMP_DIR, `${this.tmpPrefix}${(this.tmpSeq++).toString(36)}.pack`);
     const fh = await fs.open(tmp, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o640);
+    liveTemps.add(tmp);
     // The handle stays open after commit for reads already in flight; it closes with the last.
     let reads = 0;
     let state: 'open' | 'committed' | 'closed' = 'open';
@@ -172,6 +178,7 @@ export class LocalDiskBackend implements RepositoryBackend {
       },
       commit: async () => {
         await fh.sync();
+        liveTemps.delete(tmp);
         try {
           await fs.rename(tmp, dest);
         } catch (err) {
@@ -186,6 +193,7 @@ export class LocalDiskBackend implements RepositoryBackend {
       abort: async () => {
         if (state !== 'closed') await fh.close().catch(() => undefined);
         state = 'closed';
+        liveTemps.delete(tmp);
         await fs.rm(tmp, { force: true });
       },
     };
@@ -214,6 +222,7 @@ export class LocalDiskBackend implements RepositoryBackend {
     let removed = 0;
     for (const name of await fs.readdir(dir)) {
       const file = path.join(dir, name);
+      if (liveTemps.has(file)) continue;
       const st = await fs.stat(file).catch(() => null);
       if (st && st.mtimeMs <= now - olderThanMs) {
         await fs.rm(file, { force: true, recursive: true });
