@@ -51,8 +51,12 @@ export function toCount(v: unknown): number {
   return Number.isFinite(n) ? n : 0;
 }
 
+const DECIMAL_LITERAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$|^[+-]?(inf|infinity|nan)$/i;
+
 export function toDecimalOrNull(v: unknown): string | null {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') return normalizeDecimal(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return normalizeDecimal(v);
+  // Only decimal literals are normalised: a TIME min/max such as '-12:30:00.500' is kept as is.
+  if (typeof v === 'string') return DECIMAL_LITERAL.test(v.trim()) ? normalizeDecimal(v) : v.trim();
   return String(v);
 }

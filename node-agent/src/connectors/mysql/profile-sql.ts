@@ -16,7 +16,8 @@ export function planMysqlColumn(c: CatalogColumn): ColumnPlan {
   const q = myIdent(c.name);
   const metrics: ColumnPlan['metrics'] = [{ metric: 'nonnull', sql: `count(${q})` }];
   const numeric = INTS.has(c.base_type) || FLOATS.has(c.base_type) || c.base_type === 'decimal';
-  if (numeric) metrics.push({ metric: 'min', sql: `cast(min(${q}) as char)` }, { metric: 'max', sql: `cast(max(${q}) as char)` });
+  // TIME too: the planner maps negative or >= 24 h values (durations) to interval.
+  if (numeric || c.base_type === 'time') metrics.push({ metric: 'min', sql: `cast(min(${q}) as char)` }, { metric: 'max', sql: `cast(max(${q}) as char)` });
   if (c.base_type === 'decimal' || FLOATS.has(c.base_type)) {
     metrics.push({ metric: 'non_integral', sql: `sum(${q} <> floor(${q}))` });
   }
