@@ -37,6 +37,10 @@ export function translateDefault(dialect: Dialect, raw: string | null, targetTyp
   if (raw === null) return { sql: null, dropped: false };
   const text = raw.trim();
   if (text === '' || /^null$/i.test(text)) return { sql: null, dropped: false };
+  // A generated column (connectors report "generated always as (...) stored|virtual" as its
+  // default) is copied as a plain column holding the source's computed values: a DEFAULT of
+  // that text is a syntax error, and a generated target column would refuse COPY.
+  if (/^generated\s+always\s+as\b/i.test(text)) return { sql: null, dropped: true };
   if (dialect === 'postgresql') {
     // Same dialect: sequence defaults are handled as identity; everything else is kept.
     if (/nextval\(/i.test(text)) return { sql: null, dropped: true };
