@@ -61,6 +61,8 @@ export function normFor(targetType: string, transformation = 'none'): ColumnNorm
   else if (t.startsWith('character(')) n = { kind: 'char' };
   else if (/^(text|character varying|citext|name)/.test(t)) n = { kind: 'text' };
   else n = { kind: 'other' };
+  if (/^bit(\(\d+\))?$|^bit varying/.test(t)) n.bits = t.startsWith('bit(') && prec ? Number(prec[1]) : 0;
+  if (t === 'interval') n.interval = true;
   if (transformation === 'empty_string_to_null') n.empty_to_null = true;
   if (transformation === 'zero_date_to_null') n.zero_date = 'null';
   if (transformation === 'zero_date_to_neg_infinity') n.zero_date = 'neg_infinity';

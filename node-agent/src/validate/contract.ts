@@ -25,6 +25,10 @@ export interface ColumnNorm {
   strip_nul?: boolean;
   /** SQLite numeric date encodings. */
   epoch?: 'unixepoch' | 'julianday';
+  /** bit(n)/varbit target (bit_string): source bytes render as the low `bits` bits ('0101'); 0 = all. */
+  bits?: number;
+  /** interval target: MySQL TIME text ('838:59:59.000') and PostgreSQL interval text agree once trailing fraction zeros go. */
+  interval?: boolean;
 }
 
 export interface SideColumn {

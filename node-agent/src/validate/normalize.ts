@@ -40,6 +40,13 @@ function bytesAsText(v: Uint8Array): string {
   return '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
 }
 
+/** MySQL BIT(n) bytes as the data path's bit_string writes them: the low `width` bits (all when 0). */
+function bitsOf(v: Uint8Array, width: number): string {
+  let s = '';
+  for (const b of v) s += b.toString(2).padStart(8, '0');
+  return width > 0 && s.length > width ? s.slice(s.length - width) : s;
+}
+
 /** Round a normalised decimal string to `scale` digits after the point, half away from zero (PostgreSQL numeric). */
 export function roundDecimal(s: string, scale: number): string {
   const neg = s.startsWith('-');
@@ -227,7 +234,10 @@ export function canonical(v: Raw, norm: ColumnNorm): string | null {
     }
     case 'text':
     case 'other': {
-      const t = Buffer.isBuffer(v) || v instanceof Uint8Array ? bytesAsText(v) : asText(v);
+      const bytes = Buffer.isBuffer(v) || v instanceof Uint8Array;
+      if (bytes && norm.bits !== undefined) return bitsOf(v, norm.bits);
+      let t = bytes ? bytesAsText(v) : asText(v);
+      if (norm.interval && /^-?\d+:\d{2}:\d{2}\.\d+$/.test(t)) t = t.replace(/\.?0+$/, '');
       return norm.strip_nul ? t.replace(/\0/g, '') : t;
     }
   }
