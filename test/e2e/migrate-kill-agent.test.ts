@@ -12,8 +12,8 @@ import { waitFor } from '../integration/migrate/helpers.ts';
  * data_transfer and started again on the same state directory; the migration completes and the
  * target equals the source exactly (no row lost or doubled). Then pause and resume.
  */
-const ROWS = 300_000;
-const CHILD = 60_000;
+const ROWS = 200_000;
+const CHILD = 40_000;
 let c: Cluster;
 let srcDb = '';
 let dstDb = '';

@@ -17,7 +17,7 @@ import { waitFor } from '../integration/migrate/helpers.ts';
  * agent is SIGKILLed during data_transfer of a SQLite source. Both end exactly equal to the
  * source, compared outside Ferry row by row.
  */
-const ROWS = 250_000;
+const ROWS = 200_000;
 let c: Cluster;
 let myDb = '';
 let dstDb = '';

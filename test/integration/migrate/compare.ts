@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type pg from 'pg';
 
-export type Cat = 'int' | 'numeric' | 'float' | 'bool' | 'bytea' | 'date' | 'timestamp' | 'timestamptz' | 'time' | 'json' | 'text';
+export type Cat = 'int' | 'numeric' | 'float' | 'bool' | 'bytea' | 'date' | 'timestamp' | 'timestamptz' | 'time' | 'interval' | 'json' | 'bit' | 'char' | 'text';
 
 export function categoryOf(pgType: string): Cat {
   const t = pgType.toLowerCase();
@@ -23,6 +23,9 @@ export function categoryOf(pgType: string): Cat {
   if (t.startsWith('timestamp')) return 'timestamp';
   if (t.startsWith('time')) return 'time';
   if (t === 'json' || t === 'jsonb') return 'json';
+  if (t === 'interval') return 'interval';
+  if (/^bit( varying)?(\(\d+\))?$/.test(t)) return 'bit';
+  if (/^character\(\d+\)$/.test(t)) return 'char';
   return 'text';
 }
 
@@ -80,6 +83,7 @@ export function canon(v: unknown, cat: Cat): string {
     case 'float':
       return String(Number(v));
     case 'bool':
+      if (Buffer.isBuffer(v)) return v.some((b) => b !== 0) ? 't' : 'f';
       return ['t', 'true', '1', 'TRUE'].includes(String(v)) ? 't' : ['f', 'false', '0', 'FALSE'].includes(String(v)) ? 'f' : `?${String(v)}`;
     case 'bytea':
       if (Buffer.isBuffer(v)) return v.toString('hex');
@@ -90,11 +94,19 @@ export function canon(v: unknown, cat: Cat): string {
     }
     case 'timestamp':
     case 'timestamptz': {
+      // SQLite integers in a DATETIME column are unix epoch seconds (timestamp_from_unixepoch).
+      if (typeof v === 'bigint' || typeof v === 'number') return timeText(new Date(Number(v) * 1000).toISOString());
       const s = String(v);
       return s.startsWith('0000-00-00') ? NULL : timeText(s);
     }
     case 'time':
+    case 'interval':
       return timeText(String(v));
+    case 'bit':
+      if (Buffer.isBuffer(v)) return [...v].map((b) => b.toString(2).padStart(8, '0')).join('');
+      return String(v);
+    case 'char':
+      return String(v).replace(/ +$/, '');
     case 'json':
       return JSON.stringify(sortKeys(typeof v === 'string' ? JSON.parse(v) : v));
     default:
@@ -164,7 +176,11 @@ export function pgSource(c: pg.Client, schema: string): SourceReader {
 }
 
 export async function mysqlSource(database: string): Promise<SourceReader> {
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, decimalNumbers: false, charset: 'utf8mb4' });
+  const conn = await mysql.createConnection({
+    host: '127.0.0.1', port: 3306, user: 'root', database, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, decimalNumbers: false, charset: 'utf8mb4',
+    // JSON as the text the server holds (mysql2 would parse it, losing '"x"' vs 'x').
+    jsonStrings: true,
+  });
   await conn.query(`SET time_zone = '+00:00'`);
   return {
     async rows(table, cols) {

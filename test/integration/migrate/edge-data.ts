@@ -177,7 +177,11 @@ export async function loadEdge(d: Dialect, where: string, ds: EdgeDataset): Prom
           await c.query(`INSERT INTO "${t.name}" (${t.columns.map((x) => `"${x}"`).join(', ')}) OVERRIDING SYSTEM VALUE VALUES (${t.columns.map((_, i) => `$${i + 1}`).join(', ')})`, row.map((v) => (typeof v === 'bigint' ? v.toString() : v)));
         }
       }
-      await c.query(`SELECT setval(pg_get_serial_sequence('"Order"', 'Id'), (SELECT max("Id") FROM "Order"))`);
+      // Serial and identity columns continue after the rows loaded with explicit keys.
+      const seqs = await c.query<{ t: string; c: string }>(
+        `SELECT table_name t, column_name c FROM information_schema.columns WHERE table_schema = 'public' AND (is_identity = 'YES' OR column_default LIKE 'nextval%')`,
+      );
+      for (const x of seqs.rows) await c.query(`SELECT setval(pg_get_serial_sequence($1, $2), (SELECT max("${x.c}") FROM "${x.t}"))`, [`"${x.t}"`, x.c]);
     } finally {
       await c.end();
     }
