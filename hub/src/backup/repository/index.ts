@@ -1,4 +1,4 @@
-export type { BackendSpace, ObjectInfo, RepositoryBackend } from './backend.ts';
+export type { AppendObject, BackendSpace, ObjectInfo, RepositoryBackend } from './backend.ts';
 export { checkKey } from './backend.ts';
 export { CODEC, DEFAULT_COMPRESSION, decodeChunk, encodeChunk, isDigest, sha256Hex, type CompressionConfig } from './codec.ts';
 export { REPOSITORY_FORMAT, type RepositoryConfig, type RepositoryParams } from './config.ts';
