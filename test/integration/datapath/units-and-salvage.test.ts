@@ -30,6 +30,11 @@ describe('key ranges, idempotent loads and salvage', () => {
     await expect(execSql({ connection: dst.conn, statements })).rejects.toMatchObject({ code: 'sql_failed' });
   });
 
+  it('plan_units recounts a table whose estimate is below one unit (a sample size passed as the row count)', async () => {
+    const r = await planUnits({ connection: src.conn, rows_per_unit: 1000, tables: [{ schema: 'public', table: 't', key_column: 'id', row_estimate: 100 }] });
+    expect(r.tables[0]!.ranges!.length).toBeGreaterThan(5);
+  });
+
   it('plan_units ranges cover every row exactly once, extreme keys included', async () => {
     const r = await planUnits({ connection: src.conn, rows_per_unit: 1000, tables: [
       { schema: 'public', table: 't', key_column: 'id', row_estimate: null },

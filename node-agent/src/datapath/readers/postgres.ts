@@ -33,6 +33,9 @@ export function postgresCopyOutSql(unit: UnitSpec, format: 'text' | 'binary'): s
 
 export const readPostgres: DialectReader<PostgresOptions> = async function* (opts, unit, options, counters) {
   const client: pg.Client = await connectPostgres(opts);
+  // A unit is one range scan streamed out: JIT compilation (its cost estimate crosses
+  // jit_above_cost) and parallel workers feeding a Gather only add CPU on a busy box.
+  await client.query('SET jit = off; SET max_parallel_workers_per_gather = 0').catch(() => undefined);
   const signal = options.signal;
   const stream = client.query(copyTo(postgresCopyOutSql(unit, options.format)));
   const onAbort = () => stream.destroy(new Error('read cancelled'));
