@@ -11,6 +11,8 @@ export interface DiskDescription {
   size: number;
   sectorSize: number;
   kind: 'file' | 'block';
+  /** Image format the data is read through: raw bytes, or the guest view of a qcow2. @default 'raw' */
+  format?: 'raw' | 'qcow2';
 }
 
 /**
@@ -22,6 +24,8 @@ export interface DiskDescription {
  * - `changedExtents(token)` lists ranges that may differ from the point in time named by
  *   `token` (all allocated extents when the source has no change tracking or no token).
  * - `read(offset, length)` returns exactly `length` bytes (less only at the end of the disk).
+ * - `changeToken()` (sources with change tracking) names this point in time; passed back to
+ *   `changedExtents` of a later open, once the snapshot taken now is committed.
  * - `release()` frees what `open` took; the source is unusable after it.
  */
 export interface DiskSource {
@@ -29,5 +33,6 @@ export interface DiskSource {
   allocatedExtents(): Promise<Extent[]>;
   changedExtents(token: string | null): Promise<{ extents: Extent[]; tracked: boolean }>;
   read(offset: number, length: number): Promise<Buffer>;
+  changeToken?(): string | null;
   release(): Promise<void>;
 }

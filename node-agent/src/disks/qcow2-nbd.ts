@@ -1,0 +1,168 @@
+import fs from 'node:fs/promises';
+import { FerryError } from '../../../common/src/errors.ts';
+import { NBD_STATE, NBD_STATE_DIRTY, NbdClient } from './nbd-client.ts';
+import { checkReadAllowed } from './path-policy.ts';
+import { bitmapOp, qcow2Info, startQemuNbd, type NbdServer, type Qcow2Info } from './qemu-tools.ts';
+import type { DiskDescription, DiskSource, Extent } from './types.ts';
+
+/**
+ * A qcow2 image read through `qemu-nbd`, with changed-block tracking from persistent dirty
+ * bitmaps: the stand-in for VMware CBT (ARCHITECTURE.md "Disk sources").
+ *
+ * CBT protocol, per chain (a chain = one source in one repository, named by `chain`):
+ * - Bitmaps are named `ferry-<chain>-<n>`. Bitmap n records every write since backup n began.
+ * - open() with the parent's token `ferry-<chain>-<n>` (null for a full) removes every other
+ *   bitmap of the chain (stale ones from failed or superseded runs), adds `ferry-<chain>-<n+1>`
+ *   for this backup, then exports the image with `-B ferry-<chain>-<n>`: its dirty extents are
+ *   what changed since backup n.
+ * - The new token is committed lazily: the hub records it in the snapshot's metadata and hands
+ *   it back as the parent token next time; only then is bitmap n removed. A backup that fails
+ *   before its snapshot is written therefore never loses the parent's bitmap.
+ * A parent bitmap that is missing, disabled (not recording) or marked in-use (left by a crashed
+ * writer) is not trusted: changedExtents() then reports every allocated extent, untracked.
+ *
+ * Consistency: qemu-nbd serves the image read-only and qemu-img needs the image lock for the
+ * bitmap edits, so the image must be offline (a running VM holds the lock: the backup fails
+ * with disk_in_use). A live VM would be backed up from a snapshot overlay instead.
+ */
+export interface Qcow2OpenOptions {
+  /** Chain id (letters, digits, '-'): enables change tracking. Without it no bitmap is touched. */
+  chain?: string;
+  /** Token of the parent snapshot (a bitmap name) from the previous backup of this chain. */
+  token?: string | null;
+}
+
+export interface Qcow2Tracking {
+  /** Bitmap that records writes from now on; the token to store with this snapshot. */
+  newToken: string | null;
+  /** The parent token when its bitmap is usable; null otherwise. */
+  since: string | null;
+  /** Why tracking is not used, when it is not. */
+  note: string | null;
+}
+
+const CHAIN_RE = /^[A-Za-z0-9-]{1,64}$/;
+
+export class Qcow2NbdSource implements DiskSource {
+  private constructor(
+    private readonly server: NbdServer,
+    private readonly nbd: NbdClient,
+    private readonly desc: DiskDescription,
+    readonly info: Qcow2Info,
+    readonly tracking: Qcow2Tracking,
+  ) {}
+
+  static async open(p: string, allowed: readonly string[], opts: Qcow2OpenOptions = {}): Promise<Qcow2NbdSource> {
+    checkReadAllowed(p, allowed);
+    let real: string;
+    try {
+      real = await fs.realpath(p);
+    } catch (e) {
+      throw new FerryError('disk_not_found', `${p} does not exist on the agent`, { status: 404, cause: e });
+    }
+    checkReadAllowed(real, allowed);
+    let info = await qcow2Info(real);
+    if (info.format !== 'qcow2') throw new FerryError('disk_not_supported', `${p} is ${info.format}, not qcow2`, { status: 422 });
+    // qemu would follow these; they must obey the same path rules as the image itself.
+    for (const f of [info.backingFile, info.dataFile]) if (f) checkReadAllowed(await fs.realpath(f).catch(() => f), allowed);
+
+    const tracking: Qcow2Tracking = { newToken: null, since: null, note: 'no change tracking requested' };
+    if (opts.chain !== undefined) {
+      if (!CHAIN_RE.test(opts.chain)) throw new FerryError('bad_request', `chain id ${JSON.stringify(opts.chain)} must be 1-64 letters, digits or '-'`);
+      const prefix = `ferry-${opts.chain}-`;
+      const ours = info.bitmaps.filter((b) => b.name.startsWith(prefix));
+      const parent = opts.token ? ours.find((b) => b.name === opts.token) : undefined;
+      if (!opts.token) tracking.note = 'no parent token (full backup)';
+      else if (!parent) tracking.note = `bitmap ${opts.token} is not in the image (removed, or the image was replaced)`;
+      else if (parent.flags.includes('in-use')) tracking.note = `bitmap ${opts.token} is marked in-use (a writer crashed); it may have missed writes`;
+      else if (!parent.flags.includes('auto')) tracking.note = `bitmap ${opts.token} is disabled; it may have missed writes`;
+      else tracking.note = null;
+      if (tracking.note === null) tracking.since = opts.token!;
+      const n = Math.max(0, ...ours.map((b) => Number(b.name.slice(prefix.length))).filter(Number.isFinite));
+      for (const b of ours) if (b.name !== tracking.since) await bitmapOp(real, '--remove', b.name);
+      tracking.newToken = `${prefix}${n + 1}`;
+      await bitmapOp(real, '--add', tracking.newToken);
+      info = { ...info, bitmaps: (await qcow2Info(real)).bitmaps };
+    }
+
+    const server = await startQemuNbd(real, tracking.since ? { bitmap: tracking.since } : {});
+    try {
+      const contexts = ['base:allocation', ...(tracking.since ? [bitmapContext(tracking.since)] : [])];
+      const nbd = await NbdClient.connect(server.socketPath, { metaContexts: contexts });
+      if (tracking.since && nbd.contextId(bitmapContext(tracking.since)) === undefined) {
+        tracking.note = `qemu-nbd did not offer ${bitmapContext(tracking.since)}`;
+        tracking.since = null;
+      }
+      return new Qcow2NbdSource(server, nbd, { id: real, path: p, size: nbd.size, sectorSize: 512, kind: 'file', format: 'qcow2' }, info, tracking);
+    } catch (e) {
+      await server.stop();
+      throw e;
+    }
+  }
+
+  describe(): DiskDescription {
+    return { ...this.desc };
+  }
+
+  /** Ranges that are not known to read as zeros (base:allocation without NBD_STATE_ZERO). */
+  async allocatedExtents(): Promise<Extent[]> {
+    if (this.desc.size === 0) return [];
+    if (this.nbd.contextId('base:allocation') === undefined) return [{ offset: 0, length: this.desc.size }];
+    return mergeExtents((await this.nbd.extents('base:allocation')).filter((e) => (e.flags & NBD_STATE.zero) === 0));
+  }
+
+  /**
+   * Dirty extents of the parent's bitmap when `token` is the parent token this source was
+   * opened with and its bitmap was usable; otherwise every allocated extent, untracked.
+   */
+  async changedExtents(token: string | null): Promise<{ extents: Extent[]; tracked: boolean }> {
+    const since = this.tracking.since;
+    if (!token || token !== since) return { extents: await this.allocatedExtents(), tracked: false };
+    const dirty = (await this.nbd.extents(bitmapContext(since))).filter((e) => (e.flags & NBD_STATE_DIRTY) !== 0);
+    return { extents: mergeExtents(dirty), tracked: true };
+  }
+
+  changeToken(): string | null {
+    return this.tracking.newToken;
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const n = Math.max(0, Math.min(length, this.desc.size - offset));
+    if (n === 0) return Buffer.alloc(0);
+    return this.nbd.read(offset, n);
+  }
+
+  async release(): Promise<void> {
+    await this.nbd.close().catch(() => undefined);
+    await this.server.stop();
+  }
+}
+
+export function bitmapContext(name: string): string {
+  return `qemu:dirty-bitmap:${name}`;
+}
+
+function mergeExtents(list: { offset: number; length: number }[]): Extent[] {
+  const out: Extent[] = [];
+  for (const e of list) {
+    const last = out[out.length - 1];
+    if (last && last.offset + last.length === e.offset) last.length += e.length;
+    else out.push({ offset: e.offset, length: e.length });
+  }
+  return out;
+}
+
+/** True when the file starts with the qcow2 magic "QFI\xfb". */
+export async function looksLikeQcow2(file: string): Promise<boolean> {
+  let fh: fs.FileHandle | undefined;
+  try {
+    fh = await fs.open(file, 'r');
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return bytesRead === 4 && b.equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]));
+  } catch {
+    return false;
+  } finally {
+    await fh?.close();
+  }
+}
