@@ -2,6 +2,7 @@ import { FerryError } from '../../../common/src/errors.ts';
 import type { RelayChannel } from '../agents/relay.ts';
 import type { JobContext, JobRunner } from '../jobs/engine.ts';
 import { encodeDigestList, type BackupDatabasePayload, type BackupDiskPayload, type BackupDiskResult } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { auditPercent, changeTrackingChain } from './audit-policy.ts';
 import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
 import { emptyIngest, ingestRecords, type IngestResult } from './ingest.ts';
 import type { Repository, SnapshotManifest } from './repository/index.ts';
@@ -57,7 +58,18 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
           let task: string;
           let payload: BackupDiskPayload | BackupDatabasePayload;
           if (kind === 'disk') {
-            const p: BackupDiskPayload = { backup_id: b.id, path: b.path!, chunk_size: repo.config.chunking.disk.size, channel: ch.name };
+            const p: BackupDiskPayload = {
+              backup_id: b.id,
+              path: b.path!,
+              chunk_size: repo.config.chunking.disk.size,
+              channel: ch.name,
+              format: b.format ?? 'auto',
+              change_tracking: {
+                chain: changeTrackingChain(b.repository_id, b.source_key),
+                token: parent?.changeToken ?? null,
+                audit_sample_percent: auditPercent(ctx.job.params.audit_sample_percent as number | undefined, d.store.chain(b.source_key, b.repository_id).length),
+              },
+            };
             if (parent) {
               prev = d.relay.openChannel(`${ch.name}-prev`, { consumer: agentId });
               p.previous_channel = prev.name;
@@ -85,7 +97,14 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
         }
       }
       if (!ingest) throw new FerryError('backup_failed', `backup ${b.id} did not finish`, { status: 500 });
+      const disk = agentResult as Partial<BackupDiskResult>;
+      if (disk.drift_detected) {
+        ctx.log('warning', `Backup ${b.id}: changed-block tracking drift on ${b.path} (${disk.tracking_note ?? 'audit mismatch'}); the whole disk was re-read, so this snapshot is complete`);
+      }
       const manifest = buildManifest(b, repo, ingest, parent?.backup.snapshot_id ?? undefined, ctx);
+      // The agent's change token (a qcow2 bitmap name) becomes the parent token of the next incremental.
+      if (disk.change_token) manifest.meta = { ...manifest.meta, change_token: disk.change_token };
+      if (kind === 'disk' && disk.format) manifest.meta = { ...manifest.meta, format: disk.format };
       try {
         await repo.writeSnapshot(manifest);
       } catch (e) {
@@ -100,6 +119,8 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
         parent_id: parent?.backup.id ?? null,
         type: parent ? 'incremental' : 'full',
         completed_at: d.now().toISOString(),
+        ...(kind === 'disk' && disk.format ? { format: disk.format } : {}),
+        drift_detected: disk.drift_detected === true,
       });
       ctx.log('info', `Backup ${b.id} complete: ${done.size_bytes} bytes, ${done.uploaded_bytes} bytes uploaded, ${done.stored_bytes_added} bytes stored`);
       ctx.progress({ percent: 100, message: 'completed' });
@@ -127,7 +148,7 @@ async function sendDigests(ch: RelayChannel, digests: (string | null)[]): Promis
 }
 
 /** The newest completed backup of the same source, when its chunks line up with this repository's chunk size. */
-async function previousDigests(d: BackupDeps, repo: Repository, b: Backup): Promise<{ backup: Backup; digests: (string | null)[] } | null> {
+async function previousDigests(d: BackupDeps, repo: Repository, b: Backup): Promise<{ backup: Backup; digests: (string | null)[]; changeToken: string | null } | null> {
   if (b.source_type === 'database') return null; // CDC streams dedupe by content; there is nothing to align.
   const parent = b.parent_id ? d.store.find(b.parent_id) : d.store.latestCompleted(b.source_key, b.repository_id);
   if (!parent?.snapshot_id || parent.status !== 'completed') return null;
@@ -138,7 +159,8 @@ async function previousDigests(d: BackupDeps, repo: Repository, b: Backup): Prom
     return null;
   }
   if (m.kind !== 'disk' || m.chunkSize !== repo.config.chunking.disk.size) return null;
-  return { backup: parent, digests: m.chunks };
+  const token = m.meta?.change_token;
+  return { backup: parent, digests: m.chunks, changeToken: typeof token === 'string' ? token : null };
 }
 
 function buildManifest(b: Backup, repo: Repository, ing: IngestResult, parent: string | undefined, ctx: JobContext): SnapshotManifest {

@@ -72,5 +72,10 @@ export const backupMigrations: ModuleMigrations = {
         );
       `,
     },
+    {
+      version: 2,
+      description: 'backups.drift_detected: the changed-block tracking audit found drift',
+      up: `ALTER TABLE backups ADD COLUMN drift_detected INTEGER NOT NULL DEFAULT 0;`,
+    },
   ],
 };

@@ -7,6 +7,9 @@ import { BACKUP_JOB_KINDS, BACKUP_TASKS, type BackupDeps } from './deps.ts';
 import type { AgentInventory } from './inventory.ts';
 import { sourceKey, type Backup } from './store.ts';
 
+/** Disk image formats the agents read (qcow2 through qemu-nbd). */
+const DISK_FORMATS = new Set(['raw', 'qcow2']);
+
 export type BackupSource = { agent_id: string; path: string } | { vm_id: string } | { connection_id: string };
 
 export interface CreateBackupInput {
@@ -16,6 +19,11 @@ export interface CreateBackupInput {
   policy_id?: string | null;
   /** Database backups: `custom` (pg_dump -Fc, default) or `plain`. */
   format?: 'custom' | 'plain';
+  /**
+   * Disks with changed-block tracking: percent of the chunks the tracking calls unchanged that
+   * this backup re-reads and compares (0 = no audit). @default AUDIT_DEFAULTS (audit-policy.ts)
+   */
+  audit_sample_percent?: number;
 }
 
 export interface ChainView {
@@ -54,7 +62,7 @@ export class BackupService {
     this.d.repos.get(repositoryId);
     const s = input.source;
     const common = { repository_id: repositoryId, type: input.type, policy_id: input.policy_id ?? null, parent_id: null };
-    let rows: Omit<Backup, 'id' | 'created_at' | 'status' | 'snapshot_id' | 'size_bytes' | 'chunk_count' | 'uploaded_bytes' | 'uploaded_chunks' | 'stored_bytes_added' | 'bytes_read' | 'attempts' | 'error' | 'completed_at' | 'job_id'>[];
+    let rows: Omit<Backup, 'id' | 'created_at' | 'status' | 'snapshot_id' | 'size_bytes' | 'chunk_count' | 'uploaded_bytes' | 'uploaded_chunks' | 'stored_bytes_added' | 'bytes_read' | 'drift_detected' | 'attempts' | 'error' | 'completed_at' | 'job_id'>[];
     if ('connection_id' in s) {
       const { agent_id, spec } = this.d.connections.specFor(s.connection_id);
       if (spec.type !== 'postgresql') throw new FerryError('not_implemented', `Logical backups of ${spec.type} connections are not implemented; PostgreSQL only`, { status: 501 });
@@ -66,7 +74,7 @@ export class BackupService {
       if (disks.length === 0) throw new FerryError('vm_has_no_disks', `VM ${vm.name} has no file or block disks to back up`, { status: 422 });
       const allowed = this.agentPaths(vm.agent_id).disk;
       for (const x of disks) {
-        if ((x.format ?? 'raw') !== 'raw') throw new FerryError('not_implemented', `disk ${x.target} of VM ${vm.name} is ${x.format}; only raw images are backed up (qcow2 through qemu-nbd is not implemented)`, { status: 501 });
+        if (!DISK_FORMATS.has(x.format ?? 'raw')) throw new FerryError('not_implemented', `disk ${x.target} of VM ${vm.name} is ${x.format}; raw and qcow2 images are backed up`, { status: 501 });
         if (!pathAllowed(x.path!, allowed)) throw pathRefused(x.path!, 'FERRY_AGENT_DISK_PATHS', allowed);
       }
       rows = disks.map((x) => {
@@ -77,7 +85,8 @@ export class BackupService {
       const allowed = this.agentPaths(s.agent_id).disk;
       if (!pathAllowed(s.path, allowed)) throw pathRefused(s.path, 'FERRY_AGENT_DISK_PATHS', allowed);
       const base = { source_type: 'disk' as const, agent_id: s.agent_id, path: s.path };
-      rows = [{ ...common, ...base, source_key: sourceKey(base), vm_id: null, disk: null, connection_id: null, format: 'raw' }];
+      // The agent probes a bare path (raw or qcow2) and the row takes the format it found.
+      rows = [{ ...common, ...base, source_key: sourceKey(base), vm_id: null, disk: null, connection_id: null, format: null }];
     }
     const backups = rows.map((r) => this.d.store.insert(r));
     const first = backups[0]!;
@@ -86,7 +95,12 @@ export class BackupService {
       agent_id: first.agent_id,
       resource_type: 'backup',
       resource_id: first.id,
-      params: { backup_ids: backups.map((b) => b.id), backup_id: first.id, policy_id: input.policy_id ?? null },
+      params: {
+        backup_ids: backups.map((b) => b.id),
+        backup_id: first.id,
+        policy_id: input.policy_id ?? null,
+        ...(input.audit_sample_percent !== undefined ? { audit_sample_percent: input.audit_sample_percent } : {}),
+      },
     });
     for (const b of backups) this.d.store.update(b.id, { job_id: job.id });
     this.engine.start(job.id);

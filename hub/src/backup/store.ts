@@ -31,6 +31,8 @@ export interface Backup {
   /** Bytes this backup added to the repository (compressed chunk files it wrote). */
   stored_bytes_added: number;
   bytes_read: number;
+  /** The changed-block tracking audit found chunks the tracking missed; this backup re-read everything. */
+  drift_detected: boolean;
   attempts: number;
   job_id: string | null;
   error: { code: string; message: string } | null;
@@ -38,7 +40,7 @@ export interface Backup {
   completed_at: string | null;
 }
 
-type Raw = Omit<Backup, 'error'> & { error: string | null };
+type Raw = Omit<Backup, 'error' | 'drift_detected'> & { error: string | null; drift_detected: number };
 
 export interface BackupFilter {
   repository_id?: string;
@@ -66,7 +68,7 @@ export class BackupStore {
     private readonly now: () => Date,
   ) {}
 
-  insert(b: Omit<Backup, 'id' | 'created_at' | 'status' | 'snapshot_id' | 'size_bytes' | 'chunk_count' | 'uploaded_bytes' | 'uploaded_chunks' | 'stored_bytes_added' | 'bytes_read' | 'attempts' | 'error' | 'completed_at' | 'job_id'>): Backup {
+  insert(b: Omit<Backup, 'id' | 'created_at' | 'status' | 'snapshot_id' | 'size_bytes' | 'chunk_count' | 'uploaded_bytes' | 'uploaded_chunks' | 'stored_bytes_added' | 'bytes_read' | 'drift_detected' | 'attempts' | 'error' | 'completed_at' | 'job_id'>): Backup {
     const row: Backup = {
       ...b,
       id: newId('bk'),
@@ -78,6 +80,7 @@ export class BackupStore {
       uploaded_chunks: 0,
       stored_bytes_added: 0,
       bytes_read: 0,
+      drift_detected: false,
       attempts: 0,
       job_id: null,
       error: null,
@@ -85,7 +88,7 @@ export class BackupStore {
       completed_at: null,
     };
     const cols = Object.keys(row);
-    this.db.prepare(`INSERT INTO backups (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run({ ...row, error: null });
+    this.db.prepare(`INSERT INTO backups (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run({ ...row, error: null, drift_detected: 0 });
     return row;
   }
 
@@ -103,7 +106,7 @@ export class BackupStore {
   update(id: string, patch: Partial<Omit<Backup, 'id'>>): Backup {
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (entries.length) {
-      const values = Object.fromEntries(entries.map(([k, v]) => [k, k === 'error' ? (v === null ? null : JSON.stringify(v)) : v]));
+      const values = Object.fromEntries(entries.map(([k, v]) => [k, k === 'error' ? (v === null ? null : JSON.stringify(v)) : typeof v === 'boolean' ? Number(v) : v]));
       this.db.prepare(`UPDATE backups SET ${entries.map(([k]) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...values, id });
     }
     return this.get(id);
@@ -162,5 +165,5 @@ export class BackupStore {
 }
 
 function view(r: Raw): Backup {
-  return { ...r, error: r.error ? (JSON.parse(r.error) as Backup['error']) : null };
+  return { ...r, error: r.error ? (JSON.parse(r.error) as Backup['error']) : null, drift_detected: r.drift_detected === 1 };
 }

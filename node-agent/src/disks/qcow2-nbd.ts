@@ -115,9 +115,12 @@ export class Qcow2NbdSource implements DiskSource {
    * Dirty extents of the parent's bitmap when `token` is the parent token this source was
    * opened with and its bitmap was usable; otherwise every allocated extent, untracked.
    */
-  async changedExtents(token: string | null): Promise<{ extents: Extent[]; tracked: boolean }> {
+  async changedExtents(token: string | null): Promise<{ extents: Extent[]; tracked: boolean; note?: string }> {
     const since = this.tracking.since;
-    if (!token || token !== since) return { extents: await this.allocatedExtents(), tracked: false };
+    if (!token || token !== since) {
+      const note = !token ? 'no parent token' : since === null ? (this.tracking.note ?? 'no usable bitmap') : `token ${token} is not the one this source was opened with (${since})`;
+      return { extents: await this.allocatedExtents(), tracked: false, note };
+    }
     const dirty = (await this.nbd.extents(bitmapContext(since))).filter((e) => (e.flags & NBD_STATE_DIRTY) !== 0);
     return { extents: mergeExtents(dirty), tracked: true };
   }

@@ -31,7 +31,8 @@ export interface DiskDescription {
 export interface DiskSource {
   describe(): DiskDescription;
   allocatedExtents(): Promise<Extent[]>;
-  changedExtents(token: string | null): Promise<{ extents: Extent[]; tracked: boolean }>;
+  /** `note` says why tracking was not used when a token was given and `tracked` is false. */
+  changedExtents(token: string | null): Promise<{ extents: Extent[]; tracked: boolean; note?: string }>;
   read(offset: number, length: number): Promise<Buffer>;
   changeToken?(): string | null;
   release(): Promise<void>;

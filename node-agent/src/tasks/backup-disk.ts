@@ -1,21 +1,27 @@
 import { createHash } from 'node:crypto';
 import { isAllZero } from '../../../common/src/chunking/index.ts';
 import { FerryError } from '../../../common/src/errors.ts';
+import { auditChunks, pickSample } from '../disks/audit.ts';
+import { CHUNK_ACTION, planChunks, planSteps } from '../disks/chunk-plan.ts';
+import { openDiskSource } from '../disks/open.ts';
 import { splitList } from '../disks/path-policy.ts';
-import { RawDiskSource } from '../disks/raw.ts';
-import type { Extent } from '../disks/types.ts';
+import type { DiskSource, Extent } from '../disks/types.ts';
 import { ChunkUploader } from './backup-uploader.ts';
 import { decodeDigestList, type BackupDiskPayload, type BackupDiskResult } from './backup-wire.ts';
 import type { TaskContext, TaskHandler } from './types.ts';
 
 /** Bytes read per read call: 16 chunks of 64 KiB; large enough that syscalls do not dominate. */
 const READ_BYTES = 1024 * 1024;
+/** Reads kept in flight ahead of hashing: hides the round trip of an NBD read (and disk latency). */
+const READ_AHEAD = 6;
 
 /**
- * `backup.disk`: reads a raw disk in fixed chunks aligned to the disk, hashes each, and sends
- * the hub one record per chunk: zero, unchanged (same digest as the previous snapshot at that
- * index: not even looked up), known (the hub said it has it) or data. Holes found by
- * SEEK_HOLE are zero chunks without being read.
+ * `backup.disk`: reads a disk (raw file or block device, or a qcow2 image through qemu-nbd) in
+ * fixed chunks aligned to the disk, hashes each, and sends the hub one record per chunk: zero,
+ * unchanged (same digest as the previous snapshot at that index: not even looked up), known
+ * (the hub said it has it) or data. Holes are zero chunks without being read. With change
+ * tracking (a qcow2 dirty bitmap), only chunks overlapping changed extents are read; the rest
+ * carry the parent's digest, after an audit of a sample of them (see disks/audit.ts).
  */
 export const backupDisk: TaskHandler = async (payload, ctx) => {
   const p = payload as BackupDiskPayload;
@@ -23,15 +29,55 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
   if (!Number.isInteger(chunkSize) || chunkSize < 4096 || (chunkSize & (chunkSize - 1)) !== 0) {
     throw new FerryError('bad_request', `chunk_size ${chunkSize} is not a power of two >= 4096`);
   }
-  const disk = await RawDiskSource.open(p.path, splitList(process.env.FERRY_AGENT_DISK_PATHS));
+  const ct = p.change_tracking;
+  const disk = await openDiskSource(p.path, splitList(process.env.FERRY_AGENT_DISK_PATHS), { format: p.format, chain: ct?.chain, token: ct?.token ?? null });
   try {
-    const { size } = disk.describe();
+    const { size, format } = disk.describe();
     const previous = p.previous_channel ? await readPrevious(ctx, p.previous_channel) : [];
-    const extents = await disk.allocatedExtents();
+    const chunks = Math.ceil(size / chunkSize);
+    const r: BackupDiskResult = {
+      size,
+      chunks,
+      zero_chunks: 0,
+      unchanged_chunks: 0,
+      looked_up_chunks: 0,
+      uploaded_chunks: 0,
+      uploaded_bytes: 0,
+      bytes_read: 0,
+      format: format ?? 'raw',
+      change_token: disk.changeToken?.() ?? null,
+      tracked: false,
+      tracking_note: null,
+      carried_chunks: 0,
+      audited_chunks: 0,
+      audit_bytes_read: 0,
+      drift_detected: false,
+    };
+    const allocated = await disk.allocatedExtents();
+    const changed = await trackedChanges(disk, p, previous.length === chunks, r, ctx);
+    let plan = planChunks(size, chunkSize, allocated, changed);
+    if (changed && ct && ct.audit_sample_percent > 0) {
+      const carried: number[] = [];
+      for (let i = 0; i < plan.length; i++) if (plan[i] === CHUNK_ACTION.carry) carried.push(i);
+      const audit = await auditChunks(disk, pickSample(carried, ct.audit_sample_percent), previous, chunkSize);
+      r.audited_chunks = audit.sampled;
+      r.audit_bytes_read = audit.bytesRead;
+      r.bytes_read += audit.bytesRead;
+      if (audit.mismatches.length > 0) {
+        // The records are not sent yet, so this backup can still be made right: read it all.
+        r.drift_detected = true;
+        r.drift_chunks = audit.mismatches.slice(0, 100);
+        r.tracked = false;
+        r.tracking_note = `drift: ${audit.mismatches.length} of ${audit.sampled} audited unchanged chunk(s) differ from the parent; every allocated chunk is re-read`;
+        ctx.log('warning', `Change tracking drift on ${p.path}: ${audit.mismatches.length} of ${audit.sampled} audited chunks changed although the bitmap says unchanged (first at byte ${audit.mismatches[0]! * chunkSize}); re-reading the whole disk`, { chunks: r.drift_chunks });
+        plan = planChunks(size, chunkSize, allocated, null);
+      } else if (audit.sampled > 0) {
+        ctx.log('info', `Audit: ${audit.sampled} unchanged chunk(s) re-read, all match the parent`);
+      }
+    }
+
     const sink = await ctx.openPush(p.channel);
     const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f));
-    const chunks = Math.ceil(size / chunkSize);
-    const r: BackupDiskResult = { size, chunks, zero_chunks: 0, unchanged_chunks: 0, looked_up_chunks: 0, uploaded_chunks: 0, uploaded_bytes: 0, bytes_read: 0 };
     let lastReport = 0;
     const report = (force = false) => {
       const t = Date.now();
@@ -43,44 +89,62 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
         counters: { bytes_read: r.bytes_read, bytes_uploaded: up.packer.dataBytes, chunks_uploaded: up.uploadedChunks, chunks_done: up.emitted },
       });
     };
+    const chunkLength = (i: number) => Math.min(chunkSize, size - i * chunkSize);
     try {
-      let ext = 0;
-      for (let start = 0; start < chunks; ) {
+      const steps = planSteps(plan, Math.max(1, READ_BYTES / chunkSize));
+      const inflight = new Map<number, Promise<Buffer>>();
+      let launched = 0;
+      const launch = () => {
+        while (launched < steps.length && inflight.size < READ_AHEAD) {
+          const s = steps[launched]!;
+          if (s.action === CHUNK_ACTION.read) {
+            const pr = disk.read(s.start * chunkSize, s.count * chunkSize);
+            pr.catch(() => undefined); // awaited in order below; this only keeps it from being "unhandled"
+            inflight.set(launched, pr);
+          }
+          launched++;
+        }
+      };
+      for (let k = 0; k < steps.length; k++) {
         ctx.signal.throwIfAborted();
-        const offset = start * chunkSize;
-        // Skip extents that end before this chunk; a chunk outside every extent is a hole.
-        while (ext < extents.length && end(extents[ext]!) <= offset) ext++;
-        const inData = ext < extents.length && extents[ext]!.offset < offset + chunkSize;
-        if (!inData) {
-          // Consecutive hole chunks up to the next extent.
-          const holeEnd = ext < extents.length ? Math.floor(extents[ext]!.offset / chunkSize) : chunks;
-          for (let i = start; i < Math.max(holeEnd, start + 1); i++) {
-            await up.zero(Math.min(chunkSize, size - i * chunkSize));
-            r.zero_chunks++;
+        launch();
+        const s = steps[k]!;
+        if (s.action === CHUNK_ACTION.hole) {
+          for (let i = s.start; i < s.start + s.count; i++) await up.zero(chunkLength(i));
+          r.zero_chunks += s.count;
+        } else if (s.action === CHUNK_ACTION.carry) {
+          for (let i = s.start; i < s.start + s.count; i++) {
+            const d = previous[i] ?? null;
+            if (d === null) {
+              await up.zero(chunkLength(i));
+              r.zero_chunks++;
+            } else {
+              await up.known(d, chunkLength(i));
+              r.unchanged_chunks++;
+            }
           }
-          start = Math.max(holeEnd, start + 1);
-          continue;
+          r.carried_chunks! += s.count;
+        } else {
+          const buf = await inflight.get(k)!;
+          inflight.delete(k);
+          r.bytes_read += buf.length;
+          for (let c = 0; c < s.count; c++) {
+            const i = s.start + c;
+            const data = buf.subarray(c * chunkSize, Math.min((c + 1) * chunkSize, buf.length));
+            if (isAllZero(data)) {
+              await up.zero(data.length);
+              r.zero_chunks++;
+              continue;
+            }
+            const digest = createHash('sha256').update(data).digest('hex');
+            if (previous[i] === digest) {
+              await up.known(digest, data.length);
+              r.unchanged_chunks++;
+            } else {
+              await up.candidate(digest, data);
+            }
+          }
         }
-        const count = Math.min(READ_BYTES / chunkSize || 1, chunks - start);
-        const buf = await disk.read(offset, count * chunkSize);
-        r.bytes_read += buf.length;
-        for (let k = 0; k < count; k++) {
-          const i = start + k;
-          const data = buf.subarray(k * chunkSize, Math.min((k + 1) * chunkSize, buf.length));
-          if (isAllZero(data)) {
-            await up.zero(data.length);
-            r.zero_chunks++;
-            continue;
-          }
-          const digest = createHash('sha256').update(data).digest('hex');
-          if (previous[i] === digest) {
-            await up.known(digest, data.length);
-            r.unchanged_chunks++;
-          } else {
-            await up.candidate(digest, data);
-          }
-        }
-        start += count;
         report();
       }
       await up.finish();
@@ -93,15 +157,34 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     r.looked_up_chunks = up.lookedUp;
     r.uploaded_chunks = up.uploadedChunks;
     r.uploaded_bytes = up.packer.dataBytes;
-    ctx.log('info', `Read ${r.bytes_read} bytes of ${size}; uploaded ${r.uploaded_chunks} chunk(s), ${r.uploaded_bytes} bytes`, { ...r });
+    ctx.log('info', `Read ${r.bytes_read} bytes of ${size}${r.tracked ? ` (changed extents only, ${r.carried_chunks} chunks carried)` : ''}; uploaded ${r.uploaded_chunks} chunk(s), ${r.uploaded_bytes} bytes`, { ...r });
     return r;
   } finally {
     await disk.release();
   }
 };
 
-function end(e: Extent): number {
-  return e.offset + e.length;
+/**
+ * Changed extents since the parent when the source tracks changes and the parent lines up
+ * (same chunk count); null means "read everything allocated". Notes why in `r`.
+ */
+async function trackedChanges(disk: DiskSource, p: BackupDiskPayload, parentLinesUp: boolean, r: BackupDiskResult, ctx: TaskContext): Promise<Extent[] | null> {
+  const ct = p.change_tracking;
+  if (!ct || !disk.changeToken) return null;
+  if (!ct.token) return null;
+  if (!p.previous_channel || !parentLinesUp) {
+    r.tracking_note = 'the parent snapshot does not line up with the disk (size or chunk size changed); every allocated chunk is read';
+    ctx.log('info', r.tracking_note);
+    return null;
+  }
+  const c = await disk.changedExtents(ct.token);
+  if (!c.tracked) {
+    r.tracking_note = c.note ?? 'change tracking unavailable';
+    ctx.log('warning', `Change tracking not used for ${p.path}: ${r.tracking_note}; every allocated chunk is read and hashed`);
+    return null;
+  }
+  r.tracked = true;
+  return c.extents;
 }
 
 async function readPrevious(ctx: TaskContext, channel: string): Promise<(string | null)[]> {

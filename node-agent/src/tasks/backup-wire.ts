@@ -141,6 +141,19 @@ export interface BackupDiskPayload {
   channel: string;
   /** Pull channel with the previous snapshot's digests (incremental), when there is one. */
   previous_channel?: string;
+  /** 'raw', 'qcow2' or 'auto'/absent (the agent probes for the qcow2 magic). */
+  format?: string | null;
+  /** Changed-block tracking (qcow2 dirty bitmaps); sources without tracking ignore it. */
+  change_tracking?: ChangeTrackingPayload;
+}
+
+export interface ChangeTrackingPayload {
+  /** Chain id: one per source and repository, so two chains on one image never share a bitmap. */
+  chain: string;
+  /** The parent snapshot's change token (null for a full backup). */
+  token: string | null;
+  /** Percent of the chunks tracking calls unchanged that are re-read and compared; 0 = no audit. */
+  audit_sample_percent: number;
 }
 
 export interface BackupDiskResult {
@@ -151,7 +164,23 @@ export interface BackupDiskResult {
   looked_up_chunks: number;
   uploaded_chunks: number;
   uploaded_bytes: number;
+  /** Every byte read from the disk, audit reads included. */
   bytes_read: number;
+  /** Format the disk was read as. */
+  format?: 'raw' | 'qcow2';
+  /** Token of this point in time, to store with the snapshot (qcow2: the new bitmap's name). */
+  change_token?: string | null;
+  /** True when only changed extents were read (the rest carried from the parent). */
+  tracked?: boolean;
+  /** Why change tracking was not used, when it was asked for and not used. */
+  tracking_note?: string | null;
+  /** Chunks carried from the parent without reading them. */
+  carried_chunks?: number;
+  audited_chunks?: number;
+  audit_bytes_read?: number;
+  /** The audit found chunks whose bytes differ from the parent although tracking said unchanged. */
+  drift_detected?: boolean;
+  drift_chunks?: number[];
 }
 
 /** Payload of `restore.disk`. */

@@ -28,6 +28,7 @@ const BackupSchema = z
     uploaded_chunks: z.number(),
     stored_bytes_added: z.number().openapi({ description: 'Bytes this backup added to the repository, after compression' }),
     bytes_read: z.number(),
+    drift_detected: z.boolean().openapi({ description: 'The changed-block tracking audit found missed changes; the whole disk was re-read' }),
     attempts: z.number(),
     job_id: z.string().nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
@@ -50,6 +51,7 @@ const CreateBackup = z
     type: z.enum(['full', 'incremental']).default('incremental').openapi({ description: 'An incremental without a previous backup becomes a full' }),
     repository_id: z.string().min(1).max(100).optional().openapi({ description: 'Default: the default repository' }),
     format: z.enum(['custom', 'plain']).optional().openapi({ description: 'Database backups: pg_dump format. @default custom' }),
+    audit_sample_percent: z.number().min(0).max(100).optional().openapi({ description: 'Disks with changed-block tracking (qcow2 bitmaps): percent of unchanged chunks re-read to detect drift. @default 1' }),
   })
   .strict()
   .openapi('CreateBackup');
@@ -85,7 +87,7 @@ export function backupRoutes(app: OpenAPIHono<ApiEnv>, m: BackupModule) {
       const b = c.req.valid('json');
       const source = b.source ?? (b.vm_id ? { vm_id: b.vm_id } : b.connection_id ? { connection_id: b.connection_id } : undefined);
       if (!source) throw badRequest('Give "source" ({agent_id, path}, {vm_id} or {connection_id})', { field: 'source' });
-      const { backups } = m.service.create({ source, type: b.type, repository_id: b.repository_id, format: b.format });
+      const { backups } = m.service.create({ source, type: b.type, repository_id: b.repository_id, format: b.format, audit_sample_percent: b.audit_sample_percent });
       // One backup per disk: the first is the response body, all are listed in `backups`.
       return c.json({ ...backups[0]!, backups }, 202);
     },
