@@ -14,6 +14,10 @@ export interface TransferSides {
   target: Side;
 }
 
+function createdHere(d: MigrationDeps, id: string, schema: string, table: string): boolean {
+  return d.store.get(id).created_objects.some((o) => o.kind === 'table' && o.schema === schema && o.name === table && o.state === 'created');
+}
+
 /** Why dispatch stops early: a user pause, or the maintenance window closing. */
 export type StopReason = 'pause' | 'window' | null;
 
@@ -35,7 +39,11 @@ export async function transferUnit(d: MigrationDeps, ctx: JobContext, id: string
     const channel = `${id}/${u.unit_id}/${attempt}`;
     const ch = d.relay.openChannel(channel, { producer: sides.source.agent_id, consumer: sides.target.agent_id });
     const read: ReadUnitPayload = { connection: sides.source.connection, unit: spec, channel, format };
-    const load: LoadUnitPayload = { connection: sides.target.connection, unit: spec, channel, format, salvage };
+    // First load of a unit into a table this migration created: nothing of it can be there yet,
+    // so the loader skips the range DELETE (a full scan per unit before cutover builds the key's
+    // index). Any later attempt deletes first: an earlier one may have committed unreported.
+    const fresh = u.started_at === null && createdHere(d, id, u.target_schema, u.target_table);
+    const load: LoadUnitPayload = { connection: sides.target.connection, unit: spec, channel, format, salvage, fresh };
     const abortOn = (side: string) => (e: unknown) => {
       ch.abort(`${side} failed: ${(e as Error).message}`);
       throw e;
