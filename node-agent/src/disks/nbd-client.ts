@@ -23,7 +23,7 @@ const OPT = { go: 7, structuredReply: 8, setMetaContext: 10 } as const;
 const REP = { ack: 1, info: 3, metaContext: 4 } as const;
 const REP_ERROR_BIT = 0x80000000;
 const INFO = { export: 0, blockSize: 3 } as const;
-const CMD = { read: 0, disc: 2, blockStatus: 7 } as const;
+const CMD = { read: 0, write: 1, disc: 2, flush: 3, blockStatus: 7 } as const;
 const REPLY_FLAG_DONE = 1;
 const REPLY_TYPE = { none: 0, offsetData: 1, offsetHole: 2, blockStatus: 5 } as const;
 const REPLY_TYPE_ERROR_BIT = 0x8000;
@@ -52,6 +52,7 @@ export interface NbdConnectOptions {
 }
 
 type Pending =
+  | { kind: 'ack'; resolve: () => void; reject: (e: Error) => void; error?: Error }
   | { kind: 'read'; offset: number; buf: Buffer; resolve: (b: Buffer) => void; reject: (e: Error) => void; error?: Error }
   | { kind: 'status'; extents: Map<number, BlockStatusExtent[]>; offset: number; resolve: (m: Map<number, BlockStatusExtent[]>) => void; reject: (e: Error) => void; error?: Error };
 
@@ -177,6 +178,26 @@ export class NbdClient {
   }
 
   /**
+   * Writes `data` at `offset` (the export must be writable: qemu-nbd without --read-only).
+   * Ferry's backups never write; tests and the benchmark change images through this.
+   */
+  write(offset: number, data: Buffer): Promise<void> {
+    if (offset < 0 || offset + data.length > this.size) return Promise.reject(nbdError(`write of ${data.length} bytes at ${offset} is outside the ${this.size}-byte export`));
+    return new Promise((resolve, reject) => {
+      const cookie = this.send(CMD.write, offset, data.length, data);
+      this.pending.set(cookie, { kind: 'ack', resolve, reject });
+    });
+  }
+
+  /** NBD_CMD_FLUSH: written data is on stable storage when this resolves. */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const cookie = this.send(CMD.flush, 0, 0);
+      this.pending.set(cookie, { kind: 'ack', resolve, reject });
+    });
+  }
+
+  /**
    * One BLOCK_STATUS request: extents per negotiated context id, starting at `offset`. The
    * server may describe less than asked (and each context may stop at a different place).
    */
@@ -241,10 +262,10 @@ export class NbdClient {
     });
   }
 
-  private send(type: number, offset: number, length: number): number {
+  private send(type: number, offset: number, length: number, data?: Buffer): number {
     if (this.closed) throw nbdError('client is closed');
     const cookie = this.nextCookie++;
-    this.socket.write(requestHeader(type, cookie, offset, length));
+    this.socket.write(data ? Buffer.concat([requestHeader(type, cookie, offset, length), data]) : requestHeader(type, cookie, offset, length));
     this.loop ??= this.replyLoop();
     return cookie;
   }
@@ -273,7 +294,8 @@ export class NbdClient {
       const data = await this.reader.read(p.buf.length);
       data.copy(p.buf);
       p.resolve(p.buf);
-    } else p.resolve(p.extents);
+    } else if (p.kind === 'ack') p.resolve();
+    else p.resolve(p.extents);
   }
 
   private async structuredChunk(): Promise<void> {
@@ -316,6 +338,7 @@ export class NbdClient {
       this.pending.delete(cookie);
       if (p.error) p.reject(p.error);
       else if (p.kind === 'read') p.resolve(p.buf);
+      else if (p.kind === 'ack') p.resolve();
       else p.resolve(p.extents);
     }
   }

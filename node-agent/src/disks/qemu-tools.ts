@@ -77,13 +77,13 @@ export interface NbdServer {
 }
 
 /**
- * Serves `file` read-only on a private unix socket; `bitmap` is exported as the meta context
+ * Serves `file` (read-only unless `writable`) on a private unix socket; `bitmap` is exported as the meta context
  * `qemu:dirty-bitmap:<bitmap>`. Resolves once the socket accepts connections.
  */
-export async function startQemuNbd(file: string, opts: { bitmap?: string; format?: string; timeoutMs?: number } = {}): Promise<NbdServer> {
+export async function startQemuNbd(file: string, opts: { bitmap?: string; format?: string; timeoutMs?: number; /** Tests and benchmarks only. */ writable?: boolean } = {}): Promise<NbdServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-nbd-'));
   const socketPath = path.join(dir, 'nbd.sock');
-  const args = ['--read-only', '--persistent', '--shared=4', `--format=${opts.format ?? 'qcow2'}`, `--socket=${socketPath}`, ...(opts.bitmap ? ['-B', opts.bitmap] : []), file];
+  const args = [...(opts.writable ? [] : ['--read-only']), '--persistent', '--shared=4', `--format=${opts.format ?? 'qcow2'}`, `--socket=${socketPath}`, ...(opts.bitmap ? ['-B', opts.bitmap] : []), file];
   const child: ChildProcess = spawn('qemu-nbd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));

@@ -84,6 +84,30 @@ describe('NBD client against a real qemu-nbd', () => {
     await expect(nbd.extents('qemu:dirty-bitmap:nope')).rejects.toThrow(/not negotiated/);
   });
 
+  it('writes through a writable export, and the enabled bitmap records the write', async () => {
+    const img2 = path.join(dir, 'w.qcow2');
+    qemuImg('create', '-q', '-f', 'qcow2', img2, '8M');
+    qemuImg('bitmap', '--add', img2, 'w1');
+    const srv = await startQemuNbd(img2, { writable: true });
+    try {
+      const c = await NbdClient.connect(srv.socketPath, { metaContexts: ['qemu:dirty-bitmap:w1'] });
+      await c.write(3 * MIB + 100, Buffer.alloc(5000, 0x5a));
+      await c.flush();
+      expect((await c.read(3 * MIB, 8192)).subarray(100, 5100).equals(Buffer.alloc(5000, 0x5a))).toBe(true);
+      await c.close();
+    } finally {
+      await srv.stop();
+    }
+    const srv2 = await startQemuNbd(img2, { bitmap: 'w1' });
+    try {
+      const c = await NbdClient.connect(srv2.socketPath, { metaContexts: ['qemu:dirty-bitmap:w1'] });
+      expect((await c.extents('qemu:dirty-bitmap:w1')).filter((e) => e.flags & 1)).toEqual([{ offset: 3 * MIB, length: 65536, flags: 1 }]);
+      await c.close();
+    } finally {
+      await srv2.stop();
+    }
+  });
+
   it('refuses a connection to a socket nobody serves with an NBD error', async () => {
     await expect(NbdClient.connect(path.join(dir, 'none.sock'), { timeoutMs: 2000 })).rejects.toMatchObject({ code: 'nbd_error' });
   });
