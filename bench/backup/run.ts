@@ -5,7 +5,10 @@
  *   node --import tsx bench/backup/run.ts        (npm run bench:backup)
  *
  * Env: BENCH_IMG_MIB (default 256; the issue's anchor is 2048), BENCH_SEED (42),
- *      BENCH_TOOLS ("ferry restic borg borg64k"), BENCH_WORK (bench/work/backup).
+ *      BENCH_TOOLS ("ferry ferry-qcow2 restic borg borg64k"), BENCH_WORK (bench/work/backup).
+ * ferry-qcow2: the same image as a qcow2 read through qemu-nbd, changed through qemu-nbd so
+ * its dirty bitmap sees the writes: the incremental reads only the changed extents.
+ * BENCH_OUT: the table's file (default bench/results/backup.md).
  * Two series, each on fresh repositories: full backup, incremental after 1 % of the 4 KiB
  * blocks were rewritten (scattered single blocks, or clustered 256 KiB runs: the generator of
  * bench/peers), then a restore of the incremental, checked by SHA-256. Page cache is dropped
@@ -20,11 +23,12 @@ import { createLogger } from '../../common/src/logger.ts';
 import { loadConfig } from '../../hub/src/config/config.ts';
 import { createHub, type Hub } from '../../hub/src/hub.ts';
 import { sha256File } from '../../test/integration/backup/disk-image.ts';
+import { applyChanges, ensureQemu, rawToQcow2 } from './qcow2.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIB = Number(process.env.BENCH_IMG_MIB ?? 256);
 const SEED = Number(process.env.BENCH_SEED ?? 42);
-const TOOLS = (process.env.BENCH_TOOLS ?? 'ferry restic borg borg64k').split(/\s+/).filter(Boolean);
+const TOOLS = (process.env.BENCH_TOOLS ?? 'ferry ferry-qcow2 restic borg borg64k').split(/\s+/).filter(Boolean);
 const WORK = path.resolve(process.env.BENCH_WORK ?? path.join(ROOT, 'bench/work/backup'));
 const GEN = [path.join(ROOT, '../shared/bench/peers/gen_disk_image.py'), '/work/shared/bench/peers/gen_disk_image.py'].find((p) => existsSync(p));
 
@@ -122,7 +126,8 @@ async function main(): Promise<void> {
   sh('python3', [GEN, 'create', base, String(MIB), String(SEED)]);
   const imgBytes = statSync(base).size;
   const rows: Row[] = [];
-  const ferry = TOOLS.includes('ferry') ? await startFerry() : null;
+  if (TOOLS.includes('ferry-qcow2')) ensureQemu();
+  const ferry = TOOLS.some((t) => t.startsWith('ferry')) ? await startFerry() : null;
   const env = { RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: path.join(WORK, 'restic-cache'), BORG_BASE_DIR: path.join(WORK, 'borg-base'), BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes' };
   try {
     for (const series of ['scattered', 'clustered'] as const) {
@@ -136,14 +141,23 @@ async function main(): Promise<void> {
         let restore: () => Promise<string>;
         let repoSize: () => number = () => duBytes(repo);
         let lastBackup = '';
-        if (tool === 'ferry') {
+        let afterMutate: () => Promise<void> = async () => undefined;
+        let incNote = '';
+        if (tool === 'ferry' || tool === 'ferry-qcow2') {
           const f = ferry!;
-          const r = await api(f, 'POST', '/api/v1/repositories', { name: `bench-${series}`, path: repo });
+          const r = await api(f, 'POST', '/api/v1/repositories', { name: `bench-${tool}-${series}`, path: repo });
           let type: 'full' | 'incremental' = 'full';
+          const source = tool === 'ferry' ? img : path.join(WORK, 'img', 'disk.qcow2');
+          if (tool === 'ferry-qcow2') {
+            rmSync(source, { force: true });
+            rawToQcow2(img, source);
+            afterMutate = async () => void (await applyChanges(base, img, source));
+          }
           backup = async () => {
-            const b = await api(f, 'POST', '/api/v1/backups', { source: { agent_id: f.agentId, path: img }, type, repository_id: r.id });
+            const b = await api(f, 'POST', '/api/v1/backups', { source: { agent_id: f.agentId, path: source }, type, repository_id: r.id });
             await waitJob(f, String(b.job_id));
             lastBackup = String(b.id);
+            if (type === 'incremental') incNote = `, read ${fmtMB(Number((await api(f, 'GET', `/api/v1/backups/${lastBackup}`)).bytes_read))} MB`;
             type = 'incremental';
           };
           restore = async () => {
@@ -176,9 +190,10 @@ async function main(): Promise<void> {
         const afterFull = repoSize();
         rows.push({ tool, series, step: 'full', seconds: tFull, repoBytes: afterFull });
         sh('python3', [GEN, 'mutate', img, String(SEED + 1), '1', series]);
+        await afterMutate();
         const tInc = await timed(backup);
         const afterInc = repoSize();
-        rows.push({ tool, series, step: 'incremental', seconds: tInc, repoBytes: afterInc, note: `+${fmtMB(afterInc - afterFull)} MB` });
+        rows.push({ tool, series, step: 'incremental', seconds: tInc, repoBytes: afterInc, note: `+${fmtMB(afterInc - afterFull)} MB${incNote}` });
         let restored = '';
         const tRes = await timed(async () => {
           restored = await restore();
@@ -194,7 +209,7 @@ async function main(): Promise<void> {
   }
   const md = report(rows, imgBytes);
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'bench/results/backup.md'), md);
+  writeFileSync(path.resolve(ROOT, process.env.BENCH_OUT ?? 'bench/results/backup.md'), md);
   console.log(md);
 }
 
@@ -216,7 +231,7 @@ function report(rows: Row[], imgBytes: number): string {
     '',
     `Generated by \`bench/backup/run.ts\` on ${new Date().toISOString()} (${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'}), image ${fmtMB(imgBytes)} MB from`,
     `bench/peers/gen_disk_image.py seed ${SEED}; each series on fresh repositories; incremental after 1 % of the 4 KiB blocks rewritten.`,
-    `Ferry: hub + built-in agent over gRPC/mTLS, REST-driven, fixed 64 KiB chunks, zstd, no encryption. ${version('restic', ['version'])}; ${version('borg', ['--version'])} (-e none; borg64k = --chunker-params fixed,65536).`,
+    `Ferry: hub + built-in agent over gRPC/mTLS, REST-driven, fixed 64 KiB chunks, zstd, no encryption; ferry-qcow2 = the image as qcow2 through qemu-nbd, incremental from its dirty bitmap (1 % audit). ${version('restic', ['version'])}; ${version('borg', ['--version'])} (-e none; borg64k = --chunker-params fixed,65536).`,
     `MB = 10^6 bytes; MB/s = image size / seconds; repository = du -sb after the step.`,
     '',
     '| tool | series | step | seconds | MB/s | repository MB | note |',
