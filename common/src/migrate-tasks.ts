@@ -143,3 +143,17 @@ export interface CountRowsPayload {
 export interface CountRowsResult {
   counts: { schema: string; table: string; rows: number }[];
 }
+
+/**
+ * `migrate.copy_unit` (one agent reaching both sides): read_unit and load_unit in one process,
+ * no relay. Same semantics as the pair: idempotent load, salvage, fresh.
+ */
+export interface CopyUnitPayload {
+  source: WireConnection;
+  target: WireConnection;
+  unit: UnitSpec;
+  format: 'text' | 'binary';
+  salvage?: boolean;
+  fresh?: boolean;
+  frame_bytes?: number;
+}

@@ -5,6 +5,7 @@ import { migratePlanUnits } from './migrate-plan-units.ts';
 import { migrateReadUnit } from './migrate-read-unit.ts';
 import { migrateLoadUnit } from './migrate-load-unit.ts';
 import { migrateCountRows } from './migrate-count-rows.ts';
+import { migrateCopyUnit } from './migrate-copy-unit.ts';
 
 /** The migration task handlers by task kind, for the agent's task registry. */
 export const MIGRATE_TASK_HANDLERS: Record<string, TaskHandler> = {
@@ -14,4 +15,5 @@ export const MIGRATE_TASK_HANDLERS: Record<string, TaskHandler> = {
   'migrate.read_unit': migrateReadUnit,
   'migrate.load_unit': migrateLoadUnit,
   'migrate.count_rows': migrateCountRows,
+  'migrate.copy_unit': migrateCopyUnit,
 };

@@ -1,5 +1,5 @@
 import { FerryError } from '../../../../common/src/errors.ts';
-import type { LoadUnitPayload, LoadUnitResult, ReadUnitPayload, ReadUnitResult } from '../../../../common/src/migrate-tasks.ts';
+import type { CopyUnitPayload, LoadUnitPayload, LoadUnitResult, ReadUnitPayload, ReadUnitResult, UnitSpec } from '../../../../common/src/migrate-tasks.ts';
 import type { JobContext } from '../../jobs/engine.ts';
 import type { MigrationDeps, Side } from '../context.ts';
 import type { Plan } from '../planner/types.ts';
@@ -12,6 +12,42 @@ const MAX_UNIT_ATTEMPTS = 5;
 export interface TransferSides {
   source: Side;
   target: Side;
+}
+
+type Settled = [PromiseSettledResult<ReadUnitResult | null>, PromiseSettledResult<LoadUnitResult>];
+
+/** Source and target on different agents: read_unit pushes into a relay channel that load_unit pulls. */
+async function relayBetweenAgents(d: MigrationDeps, ctx: JobContext, sides: TransferSides, channel: string, spec: UnitSpec, format: 'text' | 'binary', salvage: boolean, fresh: boolean): Promise<Settled> {
+  const ch = d.relay.openChannel(channel, { producer: sides.source.agent_id, consumer: sides.target.agent_id });
+  const read: ReadUnitPayload = { connection: sides.source.connection, unit: spec, channel, format };
+  const load: LoadUnitPayload = { connection: sides.target.connection, unit: spec, channel, format, salvage, fresh };
+  const abortOn = (side: string) => (e: unknown) => {
+    ch.abort(`${side} failed: ${(e as Error).message}`);
+    throw e;
+  };
+  const settled = await Promise.allSettled([
+    ctx.runTask(sides.source.agent_id, 'migrate.read_unit', read, { maxAttempts: 1, agentWaitMs: d.agentWaitMs }).catch(abortOn('read_unit')) as Promise<ReadUnitResult>,
+    ctx.runTask(sides.target.agent_id, 'migrate.load_unit', load, { maxAttempts: 1, agentWaitMs: d.agentWaitMs }).catch(abortOn('load_unit')) as Promise<LoadUnitResult>,
+  ]);
+  if (!ch.aborted && !ch.isEnded) ch.abort('unit attempt finished');
+  return settled;
+}
+
+/** One agent reaches both sides: it pipes its reader into its loader, no relay hop. */
+async function copyOnOneAgent(d: MigrationDeps, ctx: JobContext, sides: TransferSides, payload: CopyUnitPayload): Promise<Settled> {
+  try {
+    const l = (await ctx.runTask(sides.source.agent_id, 'migrate.copy_unit', payload, { maxAttempts: 1, agentWaitMs: d.agentWaitMs })) as LoadUnitResult;
+    return [{ status: 'fulfilled', value: null }, { status: 'fulfilled', value: l }];
+  } catch (e) {
+    // Only the loader's own data error (the target refused rows) is the load's; anything else
+    // (source unreachable, agent lost, cancel) is reported as the read's, so it is retried
+    // rather than sent to salvage.
+    if ((e as FerryError).code === 'unit_load_failed') return [{ status: 'fulfilled', value: null }, { status: 'rejected', reason: e }];
+    return [
+      { status: 'rejected', reason: e },
+      { status: 'rejected', reason: new FerryError('relay_aborted', 'copy_unit failed before loading', { retryable: true }) },
+    ];
+  }
 }
 
 function createdHere(d: MigrationDeps, id: string, schema: string, table: string): boolean {
@@ -36,23 +72,14 @@ export async function transferUnit(d: MigrationDeps, ctx: JobContext, id: string
     d.store.updateUnit(id, u.unit_id, { status: 'running', attempts: attempt, salvage, started_at: u.started_at ?? t0, last_error: null });
     const spec = unitSpec(plan, u);
     const format = copyFormat(plan, spec);
-    const channel = `${id}/${u.unit_id}/${attempt}`;
-    const ch = d.relay.openChannel(channel, { producer: sides.source.agent_id, consumer: sides.target.agent_id });
-    const read: ReadUnitPayload = { connection: sides.source.connection, unit: spec, channel, format };
     // First load of a unit into a table this migration created: nothing of it can be there yet,
     // so the loader skips the range DELETE (a full scan per unit before cutover builds the key's
     // index). Any later attempt deletes first: an earlier one may have committed unreported.
     const fresh = u.started_at === null && createdHere(d, id, u.target_schema, u.target_table);
-    const load: LoadUnitPayload = { connection: sides.target.connection, unit: spec, channel, format, salvage, fresh };
-    const abortOn = (side: string) => (e: unknown) => {
-      ch.abort(`${side} failed: ${(e as Error).message}`);
-      throw e;
-    };
-    const [r, l] = await Promise.allSettled([
-      ctx.runTask(sides.source.agent_id, 'migrate.read_unit', read, { maxAttempts: 1, agentWaitMs: d.agentWaitMs }).catch(abortOn('read_unit')) as Promise<ReadUnitResult>,
-      ctx.runTask(sides.target.agent_id, 'migrate.load_unit', load, { maxAttempts: 1, agentWaitMs: d.agentWaitMs }).catch(abortOn('load_unit')) as Promise<LoadUnitResult>,
-    ]);
-    if (!ch.aborted && !ch.isEnded) ch.abort('unit attempt finished');
+    const [r, l] =
+      sides.source.agent_id === sides.target.agent_id
+        ? await copyOnOneAgent(d, ctx, sides, { source: sides.source.connection, target: sides.target.connection, unit: spec, format, salvage, fresh })
+        : await relayBetweenAgents(d, ctx, sides, `${id}/${u.unit_id}/${attempt}`, spec, format, salvage, fresh);
     if (l.status === 'fulfilled') {
       const res = l.value;
       const rejected = res.rejected ?? [];
