@@ -31,6 +31,14 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
     restores = path.join(root, 'restore');
     await fs.mkdir(disks);
     await fs.mkdir(restores);
+    await fs.mkdir(path.join(root, 'libvirt'));
+    await fs.writeFile(
+      path.join(root, 'libvirt', 'db01.xml'),
+      `<domain type='kvm'><name>db01</name><uuid>5d1c0a2e-7777-4888-9999-aaaabbbbcccc</uuid><memory unit='KiB'>1048576</memory><vcpu>1</vcpu>
+       <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${path.join(disks, 'db01.qcow2')}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+    );
+    // The built-in agent inherits the hub's environment; this test file runs in its own process.
+    process.env.FERRY_AGENT_LIBVIRT_DIR = path.join(root, 'libvirt');
     h = await startTestHub({ listen: true, builtin: true, env: { FERRY_AGENT_DISK_PATHS: `${disks}/*.qcow2`, FERRY_AGENT_RESTORE_PATHS: restores } });
     api = client(h);
     agentId = await api.builtinAgent();
@@ -38,6 +46,7 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
 
   afterAll(async () => {
     await h?.stop();
+    delete process.env.FERRY_AGENT_LIBVIRT_DIR;
     if (root) await fs.rm(root, { recursive: true, force: true });
   });
 
@@ -173,6 +182,23 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
     expect(await restoreSha(String(inc.backup.id), 'vm3-inc.raw')).toBe(sha);
     // A fresh, enabled bitmap replaced the disabled one.
     expect(bitmaps(img)).toEqual([expect.objectContaining({ name: a.change_token, flags: expect.arrayContaining(['auto']) })]);
+  });
+
+  it('backs up a libvirt VM whose disk is qcow2 by vm_id, full then incremental from the bitmap', async () => {
+    const img = await makeQcow2('db01', 16, 55);
+    const vms = await api.call('GET', '/api/v1/vms?refresh=true');
+    const vm = (vms.body.data as { id: string; name: string }[]).find((v) => v.name === 'db01');
+    expect(vm).toBeDefined();
+    const full = await api.backup({ vm_id: vm!.id, type: 'full' });
+    expect(full.backup).toMatchObject({ status: 'completed', source_type: 'vm_disk', format: 'qcow2', disk: 'vda' });
+    const dirty = scatter(img, 16, 10, 9);
+    const sha = await guestSha(img);
+    const inc = await api.backup({ vm_id: vm!.id, type: 'incremental' });
+    expect(inc.backup).toMatchObject({ status: 'completed', type: 'incremental', parent_id: full.backup.id });
+    const a = agentOf(inc.job);
+    expect(a.tracked).toBe(true);
+    expect(Number(a.bytes_read) - Number(a.audit_bytes_read)).toBe(dirty.size * CHUNK);
+    expect(await restoreSha(String(inc.backup.id), 'db01.raw')).toBe(sha);
   });
 
   it('the CLI tools agree: the restored raw image compares equal to the qcow2 with qemu-img compare', async () => {
