@@ -33,6 +33,8 @@ export interface KindOutcome {
   reason?: string;
   /** Numbers that state what was checked, e.g. { tables: 11, rows: 15607, differences: 0 }. */
   counts: Record<string, number>;
+  /** behavioral only: each workload query by name, with its outcome and where it came from. */
+  queries?: { name: string; status: string; source: string }[];
 }
 
 export interface Certificate {

@@ -10,8 +10,8 @@ import type { SigningKey } from '../identity/signing-key.ts';
 import type { JobContext, JobEngine, JobRunner } from '../jobs/engine.ts';
 import type { Plan } from '../migrate/planner/types.ts';
 import type { Db } from '../store/db.ts';
-import { CERTIFICATE_FORMAT, overallOutcome, signCertificate, VALIDATION_KINDS, type Certificate, type ValidationKind } from './certificate.ts';
-import type { Sides, ValidationReport } from './report.ts';
+import { CERTIFICATE_FORMAT, overallOutcome, signCertificate, VALIDATION_KINDS, type Certificate, type KindOutcome, type ValidationKind } from './certificate.ts';
+import type { KindReport, Sides, ValidationReport } from './report.ts';
 import { runValidation } from './run.ts';
 import { ValidationStore, type ValidationRequest } from './store.ts';
 
@@ -35,6 +35,17 @@ export function sqlMigrationLookup(db: Db): MigrationLookup {
       // No migrations table yet (module not wired): no migration exists.
       return null;
     }
+  };
+}
+
+/** A kind's entry in the certificate; behavioral names its queries (what was proven is stated). */
+function outcomeOf(r: KindReport): KindOutcome {
+  const queries = r.kind === 'behavioral' && 'queries' in r.details ? r.details.queries : [];
+  return {
+    status: r.status,
+    counts: r.counts,
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(queries.length ? { queries: queries.map((q) => ({ name: q.name, status: q.status, source: q.source })) } : {}),
   };
 }
 
@@ -96,7 +107,7 @@ export function createValidationModule(d: ValidationModuleDeps): ValidationModul
         ctx.log(r.status === 'passed' ? 'info' : 'warning', `Validation ${kind}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`, r.counts);
       },
     });
-    const checks = Object.fromEntries(VALIDATION_KINDS.map((k) => [k, { status: report.kinds[k].status, counts: report.kinds[k].counts, ...(report.kinds[k].reason ? { reason: report.kinds[k].reason } : {}) }])) as Certificate['checks'];
+    const checks = Object.fromEntries(VALIDATION_KINDS.map((k) => [k, outcomeOf(report.kinds[k])])) as Certificate['checks'];
     const cert: Certificate = {
       format: CERTIFICATE_FORMAT,
       certificate_id: newId('cert'),

@@ -8,7 +8,8 @@ export function renderCertificateHtml(cert: Certificate, jws: string): string {
   const rows = VALIDATION_KINDS.map((k) => {
     const c = cert.checks[k];
     const counts = Object.entries(c.counts).map(([n, v]) => `${esc(n)}: ${esc(v)}`).join(', ');
-    return `<tr class="${esc(c.status)}"><td>${esc(k)}</td><td>${esc(c.status)}</td><td>${counts || '—'}</td><td>${esc(c.reason ?? '')}</td></tr>`;
+    const queries = (c.queries ?? []).map((q) => `<br>${esc(q.name)} (${esc(q.source)}): ${esc(q.status)}`).join('');
+    return `<tr class="${esc(c.status)}"><td>${esc(k)}</td><td>${esc(c.status)}</td><td>${counts || '—'}</td><td>${esc(c.reason ?? '')}${queries}</td></tr>`;
   }).join('\n');
   const fp = (label: string, f: Certificate['source']) =>
     `<tr><th>${label}</th><td>${esc(f.dialect)} ${esc(f.server_version)}</td><td>${esc(f.database)}</td><td><code>${esc(f.schema_digest)}</code></td></tr>`;

@@ -1,6 +1,7 @@
 /** Validation reports: one per kind, with what matched and exactly what did not. */
-import type { FkOrphans } from '../../../node-agent/src/validate/contract.ts';
+import type { CaptureResult, FkOrphans } from '../../../node-agent/src/validate/contract.ts';
 import type { Fingerprint, KindStatus, ValidationKind } from './certificate.ts';
+import type { WorkloadSource } from './workload.ts';
 
 /** Run one task of `kind` on one side; the caller adds the side's connection. */
 export type SideCall = <R>(kind: string, payload: Record<string, unknown>) => Promise<R>;
@@ -50,11 +51,17 @@ export interface SemanticTable {
 
 export interface QueryReport {
   name: string;
+  /** Where the query came from: request, file (workload_sql), migration, captured (pg_stat_statements). */
+  source: WorkloadSource;
   status: 'passed' | 'failed' | 'not_comparable' | 'error';
+  /** Why not passed; `parameterised` for a statement with bind parameters. */
   reason?: string;
   ordered: boolean;
   source_sql: string;
+  /** The SQL run on the target (null when not comparable). */
   target_sql: string | null;
+  /** Whether target_sql differs from the source's SQL (dialect translation happened). */
+  translated: boolean;
   rows_source: number | null;
   rows_target: number | null;
   ms_source: number | null;
@@ -78,7 +85,7 @@ export interface KindReport {
     | { tables: { table: string; rows_source: number; rows_target: number }[]; differences: StatDifference[] }
     | { foreign_keys: FkOrphans[]; invalid_constraints: { schema: string; table: string; name: string; type: string }[] }
     | { tables: SemanticTable[]; rows_per_second: number }
-    | { queries: QueryReport[] }
+    | { queries: QueryReport[]; capture?: CaptureResult & { used: boolean } }
     | Record<string, never>;
 }
 

@@ -14,7 +14,8 @@ import { runReferential } from './checks/referential.ts';
 import { runSemantic, type SemanticOptions } from './checks/semantic.ts';
 import { runStatistical } from './checks/statistical.ts';
 import { structuralAgainstPlan, structuralAgainstSource } from './checks/structural.ts';
-import { notRun, type KindReport, type Sides, type ValidationReport } from './report.ts';
+import { notRun, type KindReport, type QueryReport, type Sides, type ValidationReport } from './report.ts';
+import { captureWorkload } from './workload.ts';
 import { tablesFromMapping, tablesFromPlan, type TableMappingInput, type ValidationTable } from './tables.ts';
 
 export interface ValidationInput {
@@ -24,7 +25,10 @@ export interface ValidationInput {
   plan?: Plan | null;
   /** On-demand: which source table maps to which target table. */
   mapping?: TableMappingInput[] | null;
+  /** Behavioral queries; when none are given, captured from the source's pg_stat_statements. */
   workload?: WorkloadQuery[] | null;
+  /** How to capture when no workload is given. @default { limit: 20 } */
+  capture?: { limit?: number; relation?: { schema: string; name: string } };
   semantic?: SemanticOptions;
   now?: () => Date;
   /** Called as each kind starts and ends (job progress and logs). */
@@ -41,6 +45,33 @@ function fingerprint(cat: Catalog, tables: { schema: string; table: string }[]):
 
 function schemaOf(name: string): string | null {
   return name.includes('.') ? name.slice(0, name.indexOf('.')) : null;
+}
+
+type RunKind = (kind: ValidationKind, f: () => Promise<Omit<KindReport, 'kind' | 'started_at' | 'finished_at'>>) => Promise<void>;
+
+/** No workload given: capture one from the source, or say why behavioral did not run. */
+async function behavioralCaptured(sides: Sides, tables: ValidationTable[], input: ValidationInput, reports: Record<ValidationKind, KindReport>, run: RunKind): Promise<void> {
+  let got: Awaited<ReturnType<typeof captureWorkload>>;
+  try {
+    got = await captureWorkload(sides, input.capture);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    reports.behavioral = notRun('behavioral', `no workload given; capturing one from the source failed: ${err.code ?? 'internal_error'}: ${err.message ?? String(e)}`);
+    return;
+  }
+  const { workload, capture } = got;
+  if (!capture.available) {
+    reports.behavioral = { ...notRun('behavioral', `no workload given; ${capture.reason ?? 'no statements to capture'}`), details: { queries: [], capture: { ...capture, used: false } } };
+    return;
+  }
+  if (!workload.length) {
+    reports.behavioral = { ...notRun('behavioral', 'no workload given; pg_stat_statements holds no read-only statements of the source database'), details: { queries: [], capture: { ...capture, used: false } } };
+    return;
+  }
+  await run('behavioral', async () => {
+    const r = await runBehavioral(sides, tables, workload);
+    return { ...r, counts: { ...r.counts, captured: workload.length }, details: { ...(r.details as { queries: QueryReport[] }), capture: { ...capture, used: true } } };
+  });
 }
 
 export async function runValidation(sides: Sides, input: ValidationInput): Promise<{ report: ValidationReport; tables: ValidationTable[] }> {
@@ -86,7 +117,7 @@ export async function runValidation(sides: Sides, input: ValidationInput): Promi
   await run('statistical', () => runStatistical(sides, readable));
   await run('referential', () => runReferential(sides, present));
   await run('semantic', () => runSemantic(sides, readable, input.semantic));
-  if (kinds.has('behavioral') && !input.workload?.length) reports.behavioral = notRun('behavioral', 'no workload given');
+  if (kinds.has('behavioral') && !input.workload?.length) await behavioralCaptured(sides, readable, input, reports, run);
   else await run('behavioral', () => runBehavioral(sides, readable, input.workload ?? []));
   return {
     report: {

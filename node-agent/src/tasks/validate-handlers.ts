@@ -5,8 +5,9 @@
  */
 import { createConnector } from '../connectors/index.ts';
 import { behavioral } from '../validate/behavioral.ts';
+import { captureWorkload } from '../validate/capture.ts';
 import type {
-  BehavioralPayload, BucketsPayload, CatalogPayload, CatalogResult, KeyBoundsPayload, ReferentialPayload, RowsPayload, StatisticalPayload,
+  BehavioralPayload, BucketsPayload, CapturePayload, CatalogPayload, CatalogResult, KeyBoundsPayload, ReferentialPayload, RowsPayload, StatisticalPayload,
 } from '../validate/contract.ts';
 import { referential } from '../validate/referential.ts';
 import { keyBounds, semanticBuckets, semanticRows } from '../validate/semantic.ts';
@@ -48,3 +49,5 @@ export const validateSemanticRows: TaskHandler = async (payload, ctx) => {
 export const validateReferential: TaskHandler = async (payload) => referential(payload as ReferentialPayload);
 
 export const validateBehavioral: TaskHandler = async (payload, ctx) => behavioral(payload as BehavioralPayload, ctx.signal);
+
+export const validateCaptureWorkload: TaskHandler = async (payload) => captureWorkload(payload as CapturePayload);

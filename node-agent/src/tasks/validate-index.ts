@@ -16,4 +16,5 @@ export const VALIDATE_TASKS: Record<string, TaskHandler> = {
   'validate.semantic_rows': lazy('validateSemanticRows'),
   'validate.referential': lazy('validateReferential'),
   'validate.behavioral': lazy('validateBehavioral'),
+  'validate.capture_workload': lazy('validateCaptureWorkload'),
 };

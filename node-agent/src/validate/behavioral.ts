@@ -48,8 +48,15 @@ async function openSide(connection: WireConnection): Promise<Side> {
     case 'postgresql': {
       const c: pg.Client = await connectPostgres(o);
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // A repeatable-read snapshot is taken by the first statement, not by BEGIN: take it now, so
+      // every query sees the moment the side opened, and name it in the report.
+      const snap = await c.query<{ s: string }>('/* ferry */ SELECT pg_current_snapshot()::text AS s').catch(async () => {
+        await c.query('ROLLBACK');
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        return c.query<{ s: string }>('/* ferry */ SELECT txid_current_snapshot()::text AS s');
+      });
       return {
-        snapshot: 'postgresql repeatable read, read only',
+        snapshot: `postgresql repeatable read, read only, snapshot ${snap.rows[0]?.s ?? '?'}`,
         async run(sql) {
           await c.query('SAVEPOINT q');
           try {
@@ -91,6 +98,8 @@ async function openSide(connection: WireConnection): Promise<Side> {
     case 'sqlite': {
       const db = openSqlite(o);
       db.exec('BEGIN');
+      // A deferred transaction starts reading (and fixes what it sees) at its first read: read now.
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
       return {
         snapshot: 'sqlite read transaction',
         async run(sql) {

@@ -201,3 +201,36 @@ export interface QueryDigest {
 export interface BehavioralResult {
   queries: QueryDigest[];
 }
+
+/**
+ * `validate.capture_workload` (PostgreSQL source): the most called read-only statements of the
+ * source database from pg_stat_statements, with Ferry's own and catalog queries left out.
+ */
+export interface CapturePayload {
+  connection: WireConnection;
+  /** Statements returned at most. @default 20 */
+  limit?: number;
+  /**
+   * Read this relation instead of the extension's view (tests: a table with the view's columns
+   * when the server cannot load the extension). Default: pg_stat_statements in the schema the
+   * extension is installed in, found in pg_extension.
+   */
+  relation?: { schema: string; name: string };
+}
+export interface CapturedStatement {
+  queryid: string | null;
+  sql: string;
+  calls: number;
+  /** Has `$n` parameters (pg_stat_statements replaces constants by them): not comparable. */
+  parameterised: boolean;
+}
+export interface CaptureResult {
+  /** False when the extension is missing or not loaded; `reason` says which and how to fix it. */
+  available: boolean;
+  reason?: string;
+  statements: CapturedStatement[];
+  /** Distinct statements read from the view (top by calls). */
+  scanned: number;
+  /** Why statements were left out, with counts: not_read_only, catalog, ferry, other_database. */
+  excluded: Record<string, number>;
+}

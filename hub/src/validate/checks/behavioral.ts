@@ -8,11 +8,13 @@
 import type { BehavioralResult, QueryDigest } from '../../../../node-agent/src/validate/contract.ts';
 import type { KindReport, QueryReport, Sides } from '../report.ts';
 import type { ValidationTable } from '../tables.ts';
+import { hasParameters, stripLeadingComments } from '../../../../node-agent/src/validate/sql-text.ts';
+import type { WorkloadQuery } from '../workload.ts';
 
-export interface WorkloadQuery {
-  name: string;
-  sql: string;
-}
+export type { WorkloadQuery } from '../workload.ts';
+
+/** Differing rows listed per failed query (each way). */
+const FIRST_ROWS = 5;
 
 const UNTRANSLATABLE: Record<string, RegExp> = {
   mysql: /\b(GROUP_CONCAT|DATE_FORMAT|STR_TO_DATE|SQL_CALC_FOUND_ROWS|STRAIGHT_JOIN|FOUND_ROWS|UNIX_TIMESTAMP|FROM_UNIXTIME|IF\s*\()|@/i,
@@ -46,7 +48,12 @@ function mapCode(sql: string, f: (code: string) => string): string {
  * is not comparable.
  */
 export function translateQuery(sql: string, dialect: string, tables: ValidationTable[]): { sql: string } | { not_comparable: string } {
-  const s = sql.trim().replace(/;\s*$/, '');
+  let s: string;
+  try {
+    s = stripLeadingComments(sql, dialect).replace(/;\s*$/, '');
+  } catch (e) {
+    return { not_comparable: `cannot read the query: ${(e as Error).message}` };
+  }
   if (!/^(select|with)\b/i.test(s)) return { not_comparable: 'only read queries (SELECT or WITH) are compared' };
   if (s.includes(';')) return { not_comparable: 'one statement per query' };
   const bad = (UNTRANSLATABLE[dialect] ?? /$^/).exec(s);
@@ -85,25 +92,31 @@ const NOT_TRANSLATED = new Set(['42601', '42883', '42725', '0A000']);
 function rowsDiff(a: QueryDigest, b: QueryDigest): { missing: (string | null)[][]; extra: (string | null)[][] } {
   const missing: (string | null)[][] = [];
   const extra: (string | null)[][] = [];
-  for (const [k, n] of Object.entries(a.counts)) if ((b.counts[k] ?? 0) < n && missing.length < 10) missing.push(a.sample[k]!);
-  for (const [k, n] of Object.entries(b.counts)) if ((a.counts[k] ?? 0) < n && extra.length < 10) extra.push(b.sample[k]!);
+  for (const [k, n] of Object.entries(a.counts)) if ((b.counts[k] ?? 0) < n && missing.length < FIRST_ROWS) missing.push(a.sample[k]!);
+  for (const [k, n] of Object.entries(b.counts)) if ((a.counts[k] ?? 0) < n && extra.length < FIRST_ROWS) extra.push(b.sample[k]!);
   return { missing, extra };
 }
 
 export async function runBehavioral(sides: Sides, tables: ValidationTable[], workload: WorkloadQuery[]): Promise<Omit<KindReport, 'kind' | 'started_at' | 'finished_at'>> {
-  const plan = workload.map((q) => ({ q, ordered: isOrdered(q.sql), tr: translateQuery(q.sql, sides.sourceDialect, tables) }));
+  // A statement with bind parameters (pg_stat_statements normalises constants to $n) has no
+  // values to run with: not comparable, never passed.
+  const plan = workload.map((q) => ({
+    q,
+    ordered: isOrdered(q.sql),
+    tr: hasParameters(q.sql, sides.sourceDialect) ? { not_comparable: 'parameterised' } : translateQuery(q.sql, sides.sourceDialect, tables),
+  }));
   const comparable = plan.filter((p) => 'sql' in p.tr);
   const [s, t] = await Promise.all([
     sides.source<BehavioralResult>('validate.behavioral', { queries: comparable.map((p) => ({ name: p.q.name, sql: p.q.sql, ordered: p.ordered })) }),
     sides.target<BehavioralResult>('validate.behavioral', { queries: comparable.map((p) => ({ name: p.q.name, sql: (p.tr as { sql: string }).sql, ordered: p.ordered })) }),
   ]);
   const reports: QueryReport[] = plan.map((p, idx) => {
-    const base = { name: p.q.name, ordered: p.ordered, source_sql: p.q.sql };
-    if ('not_comparable' in p.tr) return { ...base, status: 'not_comparable', reason: p.tr.not_comparable, target_sql: null, rows_source: null, rows_target: null, ms_source: null, ms_target: null };
+    const base = { name: p.q.name, source: p.q.source ?? 'request', ordered: p.ordered, source_sql: p.q.sql };
+    if ('not_comparable' in p.tr) return { ...base, status: 'not_comparable', reason: p.tr.not_comparable, target_sql: null, translated: false, rows_source: null, rows_target: null, ms_source: null, ms_target: null };
     const i = comparable.findIndex((c) => c === plan[idx]);
     const a = s.queries[i]!;
     const b = t.queries[i]!;
-    const r = { ...base, target_sql: p.tr.sql, rows_source: a.ok ? a.rows : null, rows_target: b.ok ? b.rows : null, ms_source: a.ms, ms_target: b.ms, snapshot_source: a.snapshot, snapshot_target: b.snapshot };
+    const r = { ...base, target_sql: p.tr.sql, translated: p.tr.sql !== stripLeadingComments(p.q.sql, sides.sourceDialect).replace(/;\s*$/, ''), rows_source: a.ok ? a.rows : null, rows_target: b.ok ? b.rows : null, ms_source: a.ms, ms_target: b.ms, snapshot_source: a.snapshot, snapshot_target: b.snapshot };
     if (!a.ok) return { ...r, status: 'error', reason: `source: ${a.error_code}: ${a.error}` };
     if (!b.ok) {
       if (NOT_TRANSLATED.has(b.error_code ?? '')) return { ...r, status: 'not_comparable', reason: `target rejects the translated query: ${b.error_code}: ${b.error}` };
