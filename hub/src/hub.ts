@@ -117,7 +117,8 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
           source_connection_id: m.source.connection_id,
           target_connection_id: m.target.connection_id,
           tables: null,
-          workload: null,
+          // The migration's own workload; none: captured from the source when it can be.
+          workload: m.options.behavioral_workload?.length ? m.options.behavioral_workload.map((q) => ({ name: q.name, sql: q.sql, source: 'migration' as const })) : null,
           kinds,
         });
         return { id: r.id, outcome: r.outcome };

@@ -79,6 +79,11 @@ export interface MigrationOptions {
    * list skips the post-cutover validation. @default all five
    */
   validation_kinds: ValidationKind[];
+  /**
+   * Read queries (source dialect) for the behavioral check after cutover; without them the
+   * workload is captured from the source's pg_stat_statements when it can be. @default null
+   */
+  behavioral_workload?: { name: string; sql: string }[] | null;
 }
 
 export const DEFAULT_OPTIONS: MigrationOptions = {

@@ -14,6 +14,7 @@ import { CERTIFICATE_FORMAT, overallOutcome, signCertificate, VALIDATION_KINDS, 
 import type { KindReport, Sides, ValidationReport } from './report.ts';
 import { runValidation } from './run.ts';
 import { ValidationStore, type ValidationRequest } from './store.ts';
+import type { WorkloadQuery } from './workload.ts';
 
 export const VALIDATION_JOB = 'validation.run';
 
@@ -22,6 +23,8 @@ export interface MigrationFacts {
   source_connection_id: string;
   target_connection_id: string;
   plan: Plan | null;
+  /** The migration's `options.behavioral_workload`, if any. */
+  behavioral_workload?: WorkloadQuery[] | null;
 }
 export type MigrationLookup = (id: string) => MigrationFacts | null;
 
@@ -29,8 +32,10 @@ export type MigrationLookup = (id: string) => MigrationFacts | null;
 export function sqlMigrationLookup(db: Db): MigrationLookup {
   return (id) => {
     try {
-      const r = db.prepare('SELECT source_connection_id, target_connection_id, plan FROM migrations WHERE id = ?').get(id) as { source_connection_id: string; target_connection_id: string; plan: string | null } | undefined;
-      return r ? { source_connection_id: r.source_connection_id, target_connection_id: r.target_connection_id, plan: r.plan ? (JSON.parse(r.plan) as Plan) : null } : null;
+      const r = db.prepare('SELECT source_connection_id, target_connection_id, plan, options FROM migrations WHERE id = ?').get(id) as { source_connection_id: string; target_connection_id: string; plan: string | null; options: string | null } | undefined;
+      if (!r) return null;
+      const options = r.options ? (JSON.parse(r.options) as { behavioral_workload?: WorkloadQuery[] | null }) : {};
+      return { source_connection_id: r.source_connection_id, target_connection_id: r.target_connection_id, plan: r.plan ? (JSON.parse(r.plan) as Plan) : null, behavioral_workload: options.behavioral_workload ?? null };
     } catch {
       // No migrations table yet (module not wired): no migration exists.
       return null;
@@ -62,6 +67,8 @@ export interface ValidationModuleDeps {
 export interface ValidationModule {
   store: ValidationStore;
   lookupMigration: MigrationLookup;
+  /** The dialect of a saved connection (to read a workload file in the source's SQL). */
+  dialectOf(connectionId: string): string;
   /** Record a validation and start its `validation.run` job. */
   start(req: Omit<ValidationRequest, 'kinds'> & { kinds?: ValidationKind[] }): { id: string; job_id: string };
   /**
@@ -94,6 +101,7 @@ export function createValidationModule(d: ValidationModuleDeps): ValidationModul
       plan,
       mapping: plan ? null : req.tables,
       workload: req.workload,
+      capture: req.capture_limit ? { limit: req.capture_limit } : undefined,
       now,
       onKind: (kind, r) => {
         if (!r) {
@@ -153,6 +161,7 @@ export function createValidationModule(d: ValidationModuleDeps): ValidationModul
     store,
     lookupMigration,
     jobRunner,
+    dialectOf: (connectionId) => d.connections.get(connectionId).type,
     start(input) {
       const req = complete(input);
       const id = newId('val');

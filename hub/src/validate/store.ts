@@ -51,6 +51,8 @@ export interface ValidationRequest {
   kinds: ValidationKind[];
   tables: TableMappingInput[] | null;
   workload: WorkloadQuery[] | null;
+  /** Statements captured from pg_stat_statements when no workload is given. @default 20 */
+  capture_limit?: number | null;
 }
 
 export interface ValidationRecord {

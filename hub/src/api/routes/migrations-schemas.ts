@@ -23,6 +23,12 @@ export const OptionsSchema = z
       .max(5)
       .optional()
       .openapi({ description: 'Validation kinds run after cutover (signed certificate). @default all five; [] for row counts only' }),
+    behavioral_workload: z
+      .array(z.object({ name: z.string().min(1).max(200), sql: z.string().min(1).max(100_000) }).strict())
+      .max(1000)
+      .nullable()
+      .optional()
+      .openapi({ description: 'Read queries in the source dialect run on source and target by the behavioral check after cutover; names appear in the report and certificate. Without it the workload is captured from the source (pg_stat_statements) when possible. PATCHable before start.' }),
   })
   .strict();
 

@@ -54,7 +54,7 @@ export function migrationRoutes(app: OpenAPIHono<ApiEnv>, deps: MigrationRouteDe
     (c) => {
       const b = c.req.valid('json');
       const { strategy: _strategy, ...rest } = b;
-      const opts = rest.options ? { mode: rest.options.mode, parallelism: rest.options.parallelism, batch_size: rest.options.batch_size, auto_approve_above: rest.options.auto_approve_above, generate_rollback: rest.options.generate_rollback, validation_kinds: rest.options.validation_kinds } : undefined;
+      const opts = rest.options ? { mode: rest.options.mode, parallelism: rest.options.parallelism, batch_size: rest.options.batch_size, auto_approve_above: rest.options.auto_approve_above, generate_rollback: rest.options.generate_rollback, validation_kinds: rest.options.validation_kinds, behavioral_workload: rest.options.behavioral_workload } : undefined;
       const sched = rest.schedule ? { start_at: rest.schedule.start_at ?? null, maintenance_window: rest.schedule.maintenance_window ?? null } : undefined;
       const m = service.create({ ...rest, options: opts, schedule: sched }, c.get('principal')?.id ?? null);
       return c.json(views.migration(m), 201);

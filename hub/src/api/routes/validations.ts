@@ -5,6 +5,7 @@ import { CertificateError, jwks, VALIDATION_KINDS, type Certificate } from '../.
 import type { ValidationModule } from '../../validate/module.ts';
 import { renderCertificateHtml } from '../../validate/render-html.ts';
 import type { ValidationRecord } from '../../validate/store.ts';
+import { parseWorkloadSql, type WorkloadQuery } from '../../validate/workload.ts';
 import type { SigningKey } from '../../identity/signing-key.ts';
 import type { ApiEnv } from '../env.ts';
 import { route } from '../route.ts';
@@ -32,7 +33,18 @@ const CreateValidation = z
       .array(z.object({ name: z.string().min(1).max(200), sql: z.string().min(1).max(100_000) }))
       .max(1000)
       .optional()
-      .openapi({ description: 'Read queries in the source dialect, for the behavioral check' }),
+      .openapi({ description: 'Read queries in the source dialect, for the behavioral check. Without "workload" or "workload_sql", the migration\'s options.behavioral_workload is used, else the workload is captured from the source (PostgreSQL with pg_stat_statements): its most called read-only statements.' }),
+    workload_sql: z
+      .string()
+      .min(1)
+      .max(2_000_000)
+      .optional()
+      .openapi({
+        description:
+          'Upload of a .sql workload file: the file\'s contents as one JSON string (the API takes JSON bodies only). Statements end at ";" (not inside string literals, quoted identifiers, dollar quotes or comments); a line "-- name: xyz" names the statement after it; unnamed ones are query_<n>. Read queries in the source dialect. Not together with "workload".',
+        example: '-- name: revenue\nSELECT sum(total) FROM invoice;\n-- name: customers by country\nSELECT country, count(*) FROM customer GROUP BY country;',
+      }),
+    capture_limit: z.number().int().min(1).max(1000).optional().openapi({ description: 'Without a workload: how many of the source\'s most called read-only statements to capture from pg_stat_statements. @default 20' }),
   })
   .strict()
   .openapi('CreateValidation');
@@ -102,8 +114,10 @@ export function validationRoutes(app: OpenAPIHono<ApiEnv>, deps: { validation: V
       const b = c.req.valid('json');
       let src = b.source_connection_id;
       let tgt = b.target_connection_id;
+      let fromMigration: WorkloadQuery[] | null = null;
       if (b.migration_id) {
         const m = validation.lookupMigration(b.migration_id);
+        fromMigration = m?.behavioral_workload?.length ? m.behavioral_workload.map((q) => ({ name: q.name, sql: q.sql, source: 'migration' as const })) : null;
         if (!m) throw new FerryError('migration_not_found', `No migration exists with ID ${JSON.stringify(b.migration_id)}`, { status: 404 });
         src ??= m.source_connection_id;
         tgt ??= m.target_connection_id;
@@ -111,7 +125,15 @@ export function validationRoutes(app: OpenAPIHono<ApiEnv>, deps: { validation: V
       } else if (!src || !tgt || !b.tables?.length) {
         throw new FerryError('validation_error', 'Give "migration_id", or "source_connection_id", "target_connection_id" and "tables"', { status: 422 });
       }
-      const { id } = validation.start({ migration_id: b.migration_id ?? null, source_connection_id: src!, target_connection_id: tgt!, kinds: b.kinds, tables: b.tables ?? null, workload: b.workload ?? null });
+      if (b.workload && b.workload_sql) throw new FerryError('validation_error', 'Give "workload" or "workload_sql", not both', { status: 422, details: { field: 'workload_sql' } });
+      // Given here, else the migration's options.behavioral_workload, else captured from the source.
+      let workload: WorkloadQuery[] | null = b.workload?.map((q) => ({ ...q, source: 'request' as const })) ?? fromMigration;
+      if (b.workload_sql) {
+        workload = parseWorkloadSql(b.workload_sql, validation.dialectOf(src!), 'file');
+        if (!workload.length) throw new FerryError('validation_error', '"workload_sql" holds no statement', { status: 422, details: { field: 'workload_sql' } });
+        if (workload.length > 1000) throw new FerryError('validation_error', `"workload_sql" holds ${workload.length} statements; at most 1000`, { status: 422, details: { field: 'workload_sql' } });
+      }
+      const { id } = validation.start({ migration_id: b.migration_id ?? null, source_connection_id: src!, target_connection_id: tgt!, kinds: b.kinds, tables: b.tables ?? null, workload, capture_limit: b.capture_limit ?? null });
       return c.json(view(validation.store.get(id)) as never, 202);
     },
   );
