@@ -8,7 +8,7 @@
 import type { BehavioralResult, QueryDigest } from '../../../../node-agent/src/validate/contract.ts';
 import type { KindReport, QueryReport, Sides } from '../report.ts';
 import type { ValidationTable } from '../tables.ts';
-import { hasParameters, stripLeadingComments } from '../../../../node-agent/src/validate/sql-text.ts';
+import { codeOnly, hasParameters, stripLeadingComments } from '../../../../node-agent/src/validate/sql-text.ts';
 import type { WorkloadQuery } from '../workload.ts';
 
 export type { WorkloadQuery } from '../workload.ts';
@@ -55,7 +55,7 @@ export function translateQuery(sql: string, dialect: string, tables: ValidationT
     return { not_comparable: `cannot read the query: ${(e as Error).message}` };
   }
   if (!/^(select|with)\b/i.test(s)) return { not_comparable: 'only read queries (SELECT or WITH) are compared' };
-  if (s.includes(';')) return { not_comparable: 'one statement per query' };
+  if (codeOnly(s, dialect).includes(';')) return { not_comparable: 'one statement per query' };
   const bad = (UNTRANSLATABLE[dialect] ?? /$^/).exec(s);
   if (bad) return { not_comparable: `${dialect} construct "${bad[0].trim()}" has no automatic PostgreSQL translation` };
   if (dialect === 'postgresql') return { sql: s };
