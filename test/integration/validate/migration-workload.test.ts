@@ -78,6 +78,12 @@ describe('behavioral validation of a migration with its own workload', () => {
     ]);
   }, 240_000);
 
+  it('documents the upload (workload_sql) and the migration workload in the OpenAPI document', async () => {
+    const doc = JSON.stringify((await req('GET', '/api/v1/openapi.json')).body);
+    expect(doc).toMatch(/workload_sql[^}]*Upload of a \.sql workload file/);
+    expect(doc).toContain('behavioral_workload');
+  });
+
   it('refuses workload and workload_sql together, and a workload file with an unterminated literal', async () => {
     const both = await req('POST', '/api/v1/validations', { migration_id: migId, workload: WORKLOAD, workload_sql: 'SELECT 1' });
     expect(both.status).toBe(422);
