@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { badRequest } from '../../../common/src/errors.ts';
 
 export const ErrorSchema = z
   .object({
@@ -38,16 +39,14 @@ export function page<T>(data: T[], total: number, q: { limit: number; offset: nu
 
 /**
  * Resolve `sort`/`order` against the columns a resource allows; returns an ORDER BY clause built
- * only from that allow-list (never from the raw query text).
+ * only from that allow-list (never from the raw query text). An unknown field is a 400.
  */
 export function orderBy(q: { sort?: string; order?: 'asc' | 'desc' }, allowed: Record<string, string>, fallback: string): string {
   if (!q.sort) return `${allowed[fallback] ?? fallback} ${q.order === 'asc' ? 'ASC' : 'DESC'}`;
   const desc = q.sort.startsWith('-');
   const field = desc ? q.sort.slice(1) : q.sort;
   const col = allowed[field];
-  if (!col) {
-    throw Object.assign(new Error(`sort field "${field}" is not one of: ${Object.keys(allowed).join(', ')}`), { sortField: field });
-  }
+  if (!col) throw badRequest(`sort field "${field}" is not one of: ${Object.keys(allowed).join(', ')}`, { field: 'sort' });
   const dir = desc ? 'DESC' : q.order === 'desc' ? 'DESC' : 'ASC';
   return `${col} ${dir}`;
 }

@@ -118,12 +118,7 @@ export function agentRoutes(app: OpenAPIHono<ApiEnv>, deps: AgentRoutesDeps): vo
     }),
     async (c) => {
       const q = c.req.valid('query');
-      let order: string;
-      try {
-        order = orderBy(q, SORTABLE, 'created_at');
-      } catch (e) {
-        throw new FerryError('validation_error', (e as Error).message, { status: 422, details: { field: 'sort' } });
-      }
+      const order = orderBy(q, SORTABLE, 'created_at');
       const { rows, total } = registry.list({ status: q.status, limit: q.limit, offset: q.offset, orderBy: order, online: (id) => sessions.isOnline(id) });
       return c.json(page(rows.map((r) => agentView(r, sessions.isOnline(r.id))), total, q), 200);
     },

@@ -116,12 +116,7 @@ export function backupRoutes(app: OpenAPIHono<ApiEnv>, m: BackupModule) {
     }),
     (c) => {
       const q = c.req.valid('query');
-      let ob: string;
-      try {
-        ob = orderBy(q, SORTS, 'created_at');
-      } catch (e) {
-        throw badRequest((e as Error).message, { field: 'sort' });
-      }
+      const ob = orderBy(q, SORTS, 'created_at');
       const { limit, offset, sort: _s, order: _o, ...filter } = q;
       const { rows, total } = m.store.list(filter, ob, limit, offset);
       return c.json(page(rows, total, q), 200);

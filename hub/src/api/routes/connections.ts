@@ -1,6 +1,6 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { DIALECTS } from '../../../../common/src/catalog.ts';
-import { FerryError, badRequest } from '../../../../common/src/errors.ts';
+import { FerryError } from '../../../../common/src/errors.ts';
 import { parseConnectionString, type ConnectionFields } from '../../connections/parse.ts';
 import type { ConnectionStore } from '../../connections/store.ts';
 import { runConnectionTest } from '../../connections/test-runner.ts';
@@ -117,12 +117,7 @@ export function connectionRoutes(app: OpenAPIHono<ApiEnv>, deps: ConnectionRoute
     }),
     (c) => {
       const q = c.req.valid('query');
-      let ob: string;
-      try {
-        ob = orderBy(q, SORTS, 'created_at');
-      } catch (e) {
-        throw badRequest((e as Error).message, { field: 'sort' });
-      }
+      const ob = orderBy(q, SORTS, 'created_at');
       const { rows, total } = deps.connections.list({ type: q.type, agent_id: q.agent_id }, ob, q.limit, q.offset);
       return c.json(page(rows, total, q), 200);
     },

@@ -6,7 +6,6 @@ import type { ApiEnv } from '../env.ts';
 import { route } from '../route.ts';
 import { IdParam, ListQuery, listOf, orderBy, page, Timestamp } from '../schemas.ts';
 import { streamJobEvents, wantsEventStream } from '../sse.ts';
-import { badRequest } from '../../../../common/src/errors.ts';
 
 export const JobSchema = z
   .object({
@@ -91,12 +90,7 @@ export function jobRoutes(app: OpenAPIHono<ApiEnv>, deps: { engine: JobEngine; s
     }),
     (c) => {
       const q = c.req.valid('query');
-      let ob: string;
-      try {
-        ob = orderBy(q, SORTS, 'created_at');
-      } catch (e) {
-        throw badRequest((e as Error).message, { field: 'sort' });
-      }
+      const ob = orderBy(q, SORTS, 'created_at');
       const { rows, total } = deps.store.list({ status: q.status, kind: q.kind, agent_id: q.agent_id }, ob, q.limit, q.offset);
       return c.json(page(rows.map(jobView), total, q), 200);
     },

@@ -37,12 +37,7 @@ export function migrationRoutes(app: OpenAPIHono<ApiEnv>, deps: MigrationRouteDe
     route({ method: 'get', path: '/api/v1/migrations', scope: 'read', summary: 'List migrations', tags: ['migrations'], request: { query: MigrationListQuery }, responses: { 200: { description: 'Migrations', content: { 'application/json': { schema: listOf(Obj('MigrationListItem')) } } } } }),
     (c) => {
       const q = c.req.valid('query');
-      let ob: string;
-      try {
-        ob = orderBy(q, SORTS, 'created_at');
-      } catch (e) {
-        throw badRequest((e as Error).message, { field: 'sort' });
-      }
+      const ob = orderBy(q, SORTS, 'created_at');
       const f = { status: q.status, source_id: q.source_id, target_id: q.target_id, created_after: isoBound(q.created_after, 'created_after'), created_before: isoBound(q.created_before, 'created_before') };
       const { rows, total } = store.list(f, ob, q.limit, q.offset);
       return c.json(page(rows.map((m) => views.listItem(m)), total, q), 200);
