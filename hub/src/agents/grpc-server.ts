@@ -1,5 +1,6 @@
 import { FLOW_CONTROL_WINDOW } from '../../../proto/src/load.ts';
 import * as grpc from '@grpc/grpc-js';
+import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
 import { FerryError } from '../../../common/src/errors.ts';
 import type { Logger } from '../../../common/src/logger.ts';
 import {
@@ -35,6 +36,35 @@ export interface AgentGrpcServerDeps {
 
 /** 16 MiB: a ~1 MiB data frame plus headroom; larger messages are refused by gRPC. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * grpc-js applies 'grpc-node.flow_control_window' to client channels only: its server keeps
+ * HTTP/2's 64 KiB receive window, so every ~1 MiB Push frame waited for 16 WINDOW_UPDATE round
+ * trips (a 512 MiB backup spent ~2 s of its ~3.5 s with the agent waiting to send). The server
+ * object keeps its http2 servers in a private map; each new session gets the window here. When
+ * a grpc-js upgrade renames that map, the window stays at the default and we say so.
+ */
+function widenReceiveWindows(server: grpc.Server, log: Logger): void {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) {
+    log.warn('grpc-js internals changed: agent uploads keep the 64 KiB HTTP/2 receive window (slow Push)');
+    return;
+  }
+  for (const h2 of servers.keys() as IterableIterator<Http2SecureServer>) {
+    h2.on('session', (session: ServerHttp2Session) => {
+      const widen = () => {
+        try {
+          session.setLocalWindowSize(FLOW_CONTROL_WINDOW);
+          session.settings({ initialWindowSize: FLOW_CONTROL_WINDOW });
+        } catch {
+          // the session closed meanwhile
+        }
+      };
+      if (session.connecting) session.once('connect', widen);
+      else widen();
+    });
+  }
+}
 
 /**
  * In-memory certificate provider for grpc-js: hands out the hub's server identity (chain incl.
@@ -90,6 +120,7 @@ export class AgentGrpcServer {
       server.bindAsync(addr, creds, (err, p) => (err ? reject(new FerryError('grpc_bind_failed', `cannot listen for agents on ${addr}: ${err.message}`, { status: 500, cause: err })) : resolve(p))),
     );
     this.server = server;
+    widenReceiveWindows(server, this.d.log);
     this.d.log.info({ address: `${host}:${bound}` }, 'agent gRPC server listening');
     return bound;
   }
