@@ -8,7 +8,7 @@ import { pgClient } from './chinook.ts';
 import { compareAll, mysqlSource, pgConstraints, pgSource, sqliteSource, type SourceReader } from './compare.ts';
 import { edgeDataset, loadEdge, type Dialect } from './edge-data.ts';
 import { approveAll, connection, createPlanned, start, untilStatus, type Req } from './flow.ts';
-import { removeDir, startHub, waitFor, type MigHub } from './helpers.ts';
+import { startTargetHub, type TargetHub } from './target-hub.ts';
 
 type Mapping = { id: string; status: string; confidence: number; source: { table: string; column: string }; target: { type: string }; transformation: string };
 
@@ -19,32 +19,18 @@ type Mapping = { id: string; status: string; confidence: number; source: { table
  * row is compared outside Ferry with a canonical text per value.
  */
 describe('edge datasets from PostgreSQL, MariaDB and SQLite into PostgreSQL', () => {
-  let t: MigHub;
+  let h: TargetHub;
   let req: Req;
-  let targetDb = '';
   let target: pg.Client;
   let dstConn = '';
-  const cleanup: (() => unknown)[] = [];
+  let cleanup: (() => unknown)[] = [];
 
   beforeAll(async () => {
-    targetDb = createPgDatabase();
-    target = await pgClient(targetDb);
-    t = await startHub({ listen: true, builtin: true });
-    req = (m, p, b) => t.req(m, p, b);
-    await waitFor('built-in agent online', () => {
-      const id = t.hub.agents.builtin.agentId;
-      return id && t.hub.agents.sessions.isOnline(id) ? id : null;
-    }, 60_000);
-    dstConn = await connection(req, { name: 'target', connection_string: `postgresql://postgres@127.0.0.1:5432/${targetDb}` });
+    h = await startTargetHub();
+    ({ req, target, dstConn, cleanup } = h);
   }, 120_000);
 
-  afterAll(async () => {
-    await t?.stop();
-    if (t) removeDir(t.dataDir);
-    await target?.end();
-    if (targetDb) dropPgDatabase(targetDb);
-    for (const f of cleanup.reverse()) await f();
-  });
+  afterAll(() => h?.stop());
 
   async function source(d: Dialect): Promise<{ conn: string; reader: SourceReader }> {
     const ds = edgeDataset(d, 7);

@@ -9,39 +9,25 @@ import { compareAll, mysqlSource, pgConstraints, pgSource, sqliteSource, type So
 import { loadEdge, type Dialect } from './edge-data.ts';
 import { extraDataset } from './edge-extra.ts';
 import { approveAll, connection, createPlanned, start, untilStatus, type Req } from './flow.ts';
-import { removeDir, startHub, waitFor, type MigHub } from './helpers.ts';
+import { startTargetHub, type TargetHub } from './target-hub.ts';
 
 /**
  * Each dialect's own types and objects (edge-extra.ts) into PostgreSQL through the REST API and
  * the built-in agent, all pending mappings approved as proposed, every row compared outside Ferry.
  */
 describe('dialect-specific types from PostgreSQL, MariaDB and SQLite into PostgreSQL', () => {
-  let t: MigHub;
+  let h: TargetHub;
   let req: Req;
-  let targetDb = '';
   let target: pg.Client;
   let dstConn = '';
-  const cleanup: (() => unknown)[] = [];
+  let cleanup: (() => unknown)[] = [];
 
   beforeAll(async () => {
-    targetDb = createPgDatabase();
-    target = await pgClient(targetDb);
-    t = await startHub({ listen: true, builtin: true });
-    req = (m, p, b) => t.req(m, p, b);
-    await waitFor('built-in agent online', () => {
-      const id = t.hub.agents.builtin.agentId;
-      return id && t.hub.agents.sessions.isOnline(id) ? id : null;
-    }, 60_000);
-    dstConn = await connection(req, { name: 'target', connection_string: `postgresql://postgres@127.0.0.1:5432/${targetDb}` });
+    h = await startTargetHub();
+    ({ req, target, dstConn, cleanup } = h);
   }, 120_000);
 
-  afterAll(async () => {
-    await t?.stop();
-    if (t) removeDir(t.dataDir);
-    await target?.end();
-    if (targetDb) dropPgDatabase(targetDb);
-    for (const f of cleanup.reverse()) await f();
-  });
+  afterAll(() => h?.stop());
 
   async function source(d: Dialect): Promise<{ conn: string; reader: SourceReader }> {
     const ds = extraDataset(d);
