@@ -74,10 +74,12 @@ function protocolError(message: string): FerryError {
 
 /**
  * Packs records into frames of about FRAME_TARGET_BYTES and hands each full frame to `send`
- * (which applies backpressure). Call `flush()` at the end.
+ * (which applies backpressure). Call `flush()` at the end. Headers and chunk bytes are written
+ * straight into one frame buffer: each byte is copied once here, with no per-record header
+ * allocation and no concat. A frame is never reused after `send` (the transport may still hold it).
  */
 export class RecordPacker {
-  private parts: Buffer[] = [];
+  private frame: Buffer | null = null;
   private bytes = 0;
   /** Bytes of chunk data sent in data records. */
   dataBytes = 0;
@@ -86,13 +88,19 @@ export class RecordPacker {
   constructor(private readonly send: (frame: Buffer) => Promise<void>) {}
 
   async add(type: RecordType, digest: string, length: number, data?: Buffer): Promise<void> {
-    const header = encodeRecordHeader(type, digest, length);
-    const size = header.length + (type === RECORD.data ? length : 0);
+    const size = RECORD_HEADER_BYTES + (type === RECORD.data ? length : 0);
+    if (type === RECORD.data && (!data || data.length !== length)) throw new Error(`data record of ${length} bytes given ${data?.length ?? 0}`);
     if (this.bytes > 0 && this.bytes + size > FRAME_TARGET_BYTES) await this.flush();
-    this.parts.push(header);
+    // allocUnsafeSlow: a frame outlives many small allocations, so it should not pin a pool slab.
+    this.frame ??= Buffer.allocUnsafeSlow(Math.max(FRAME_TARGET_BYTES, size));
+    const f = this.frame;
+    const at = this.bytes;
+    f[at] = type;
+    if (type === RECORD.zero || digest === '') f.fill(0, at + 1, at + 33);
+    else f.write(digest, at + 1, 32, 'hex');
+    f.writeUInt32BE(length, at + 33);
     if (type === RECORD.data) {
-      if (!data || data.length !== length) throw new Error(`data record of ${length} bytes given ${data?.length ?? 0}`);
-      this.parts.push(data);
+      data!.copy(f, at + RECORD_HEADER_BYTES);
       this.dataBytes += length;
     }
     this.bytes += size;
@@ -100,9 +108,9 @@ export class RecordPacker {
   }
 
   async flush(): Promise<void> {
-    if (this.bytes === 0) return;
-    const frame = Buffer.concat(this.parts, this.bytes);
-    this.parts = [];
+    if (this.bytes === 0 || !this.frame) return;
+    const frame = this.frame.subarray(0, this.bytes);
+    this.frame = null;
     this.bytes = 0;
     await this.send(frame);
   }
