@@ -1,4 +1,5 @@
 import { FLOW_CONTROL_WINDOW } from '../../../proto/src/load.ts';
+import { dataFrameSerializer } from '../../../node-agent/src/session/data-frame.ts';
 import * as grpc from '@grpc/grpc-js';
 import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
 import { FerryError } from '../../../common/src/errors.ts';
@@ -111,7 +112,11 @@ export class AgentGrpcServer {
       'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
     });
     server.addService(proto.Enrollment.service, this.enrollmentHandlers());
-    server.addService(proto.AgentHub.service, this.agentHubHandlers());
+    // Pull frames (restores) are encoded in place when the packer left headroom: one copy less each.
+    const hubService = proto.AgentHub.service;
+    const pull = hubService.Pull;
+    const service = { ...hubService, Pull: { ...pull, responseSerialize: dataFrameSerializer(pull.responseSerialize as (f: DataFrame) => Buffer) } };
+    server.addService(service, this.agentHubHandlers());
     const provider = new StaticCertificateProvider(Buffer.from(this.d.pki.caPem), Buffer.from(this.d.pki.serverChainPem), Buffer.from(this.d.pki.serverKeyPem));
     // One provider gives both the identity and the CA, so the argument order cannot be mixed up.
     const creds = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);

@@ -1,4 +1,5 @@
 import { FerryError } from '../../../common/src/errors.ts';
+import { FRAME_HEADROOM, markHeadroom } from '../session/data-frame.ts';
 
 /**
  * The record stream carried on a backup or restore relay channel. Shared by the agent (which
@@ -76,7 +77,9 @@ function protocolError(message: string): FerryError {
  * Packs records into frames of about FRAME_TARGET_BYTES and hands each full frame to `send`
  * (which applies backpressure). Call `flush()` at the end. Headers and chunk bytes are written
  * straight into one frame buffer: each byte is copied once here, with no per-record header
- * allocation and no concat. A frame is never reused after `send` (the transport may still hold it).
+ * allocation and no concat. The buffer keeps FRAME_HEADROOM bytes in front of the records so the
+ * gRPC layer can encode the frame in place (session/data-frame.ts). A frame is never reused
+ * after `send` (the transport may still hold it).
  */
 export class RecordPacker {
   private frame: Buffer | null = null;
@@ -92,9 +95,9 @@ export class RecordPacker {
     if (type === RECORD.data && (!data || data.length !== length)) throw new Error(`data record of ${length} bytes given ${data?.length ?? 0}`);
     if (this.bytes > 0 && this.bytes + size > FRAME_TARGET_BYTES) await this.flush();
     // allocUnsafeSlow: a frame outlives many small allocations, so it should not pin a pool slab.
-    this.frame ??= Buffer.allocUnsafeSlow(Math.max(FRAME_TARGET_BYTES, size));
+    this.frame ??= Buffer.allocUnsafeSlow(FRAME_HEADROOM + Math.max(FRAME_TARGET_BYTES, size));
     const f = this.frame;
-    const at = this.bytes;
+    const at = FRAME_HEADROOM + this.bytes;
     f[at] = type;
     if (type === RECORD.zero || digest === '') f.fill(0, at + 1, at + 33);
     else f.write(digest, at + 1, 32, 'hex');
@@ -109,7 +112,7 @@ export class RecordPacker {
 
   async flush(): Promise<void> {
     if (this.bytes === 0 || !this.frame) return;
-    const frame = this.frame.subarray(0, this.bytes);
+    const frame = markHeadroom(this.frame.subarray(FRAME_HEADROOM, FRAME_HEADROOM + this.bytes));
     this.frame = null;
     this.bytes = 0;
     await this.send(frame);
