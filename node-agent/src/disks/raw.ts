@@ -59,8 +59,14 @@ export class RawDiskSource implements DiskSource {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
+    return this.readInto(Buffer.allocUnsafe(Math.max(0, Math.min(length, this.desc.size - offset))), offset, length);
+  }
+
+  /** Like `read`, into `target` (at least `length` bytes); returns the filled part of it. */
+  async readInto(target: Buffer, offset: number, length: number): Promise<Buffer> {
     const n = Math.max(0, Math.min(length, this.desc.size - offset));
-    const buf = Buffer.allocUnsafe(n);
+    if (target.length < n) throw new RangeError(`a ${target.length}-byte buffer cannot take a ${n}-byte read`);
+    const buf = target.subarray(0, n);
     let done = 0;
     while (done < n) {
       const { bytesRead } = await this.fh.read(buf, done, n - done, offset + done);

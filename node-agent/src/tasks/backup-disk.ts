@@ -7,6 +7,7 @@ import { openDiskSource } from '../disks/open.ts';
 import { splitList } from '../disks/path-policy.ts';
 import type { DiskSource, Extent } from '../disks/types.ts';
 import { ChunkUploader } from './backup-uploader.ts';
+import { ReadBuffers } from './read-buffers.ts';
 import { decodeDigestList, type BackupDiskPayload, type BackupDiskResult } from './backup-wire.ts';
 import type { TaskContext, TaskHandler } from './types.ts';
 
@@ -77,7 +78,10 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     }
 
     const sink = await ctx.openPush(p.channel);
-    const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f));
+    // Pooled read buffers (raw sources): reads in flight, plus the chunks one lookup batch holds.
+    const buffers = new ReadBuffers(READ_BYTES, READ_AHEAD + 20);
+    const readInto = hasReadInto(disk) ? disk.readInto.bind(disk) : null;
+    const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f), buffers);
     let lastReport = 0;
     const report = (force = false) => {
       const t = Date.now();
@@ -98,7 +102,8 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
         while (launched < steps.length && inflight.size < READ_AHEAD) {
           const s = steps[launched]!;
           if (s.action === CHUNK_ACTION.read) {
-            const pr = disk.read(s.start * chunkSize, s.count * chunkSize);
+            const pr =
+              readInto && s.count * chunkSize <= READ_BYTES ? readInto(buffers.acquire(), s.start * chunkSize, s.count * chunkSize) : disk.read(s.start * chunkSize, s.count * chunkSize);
             pr.catch(() => undefined); // awaited in order below; this only keeps it from being "unhandled"
             inflight.set(launched, pr);
           }
@@ -144,6 +149,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
               await up.candidate(digest, data);
             }
           }
+          buffers.release(buf);
         }
         report();
       }
@@ -163,6 +169,10 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     await disk.release();
   }
 };
+
+function hasReadInto(d: DiskSource): d is DiskSource & { readInto(target: Buffer, offset: number, length: number): Promise<Buffer> } {
+  return typeof (d as { readInto?: unknown }).readInto === 'function';
+}
 
 /**
  * Changed extents since the parent when the source tracks changes and the parent lines up

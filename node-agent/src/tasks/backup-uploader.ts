@@ -31,6 +31,8 @@ export class ChunkUploader {
     private readonly ctx: TaskContext,
     private readonly backupId: string,
     send: (frame: Buffer) => Promise<void>,
+    /** Told when a candidate's bytes are held (queued) and when they are no longer needed. */
+    private readonly holds?: { retain(data: Buffer): void; release(data: Buffer): void },
   ) {
     this.packer = new RecordPacker(send);
   }
@@ -48,6 +50,7 @@ export class ChunkUploader {
     if (this.seen.has(digest)) return this.push({ kind: 'known', digest, length: data.length });
     this.seen.add(digest);
     this.pendingLookups++;
+    this.holds?.retain(data);
     await this.push({ kind: 'candidate', digest, data });
   }
 
@@ -100,9 +103,13 @@ export class ChunkUploader {
     for (const e of queue) {
       if (e.kind === 'zero') await this.packer.add(RECORD.zero, '', e.length);
       else if (e.kind === 'known') await this.packer.add(RECORD.ref, e.digest, e.length);
-      else if (have[c++] === '1') await this.packer.add(RECORD.ref, e.digest, e.data.length);
-      else {
+      else if (have[c++] === '1') {
+        await this.packer.add(RECORD.ref, e.digest, e.data.length);
+        this.holds?.release(e.data);
+      } else {
         await this.packer.add(RECORD.data, e.digest, e.data.length, e.data);
+        // The packer copied the bytes into its frame: the read buffer may be reused.
+        this.holds?.release(e.data);
         this.uploadedChunks++;
       }
       this.emitted++;
