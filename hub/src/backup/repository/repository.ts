@@ -12,9 +12,6 @@ import { PackWriter } from './pack-writer.ts';
 
 const PACK_HEADER_SIZE = PACK_MAGIC.length;
 const packKeyOf = (pack: Pack): string => packKey(pack.id);
-/** getChunks: largest gap between two chunks still read in one go, and the most read at once. */
-const COALESCE_GAP = 4096;
-const COALESCE_MAX = 8 * 1024 * 1024;
 import { LocalDiskBackend } from './local-disk-backend.ts';
 import { manifestDigests, parseManifest, summarize, type SnapshotManifest, type SnapshotSummary } from './manifest.ts';
 import { PendingBackups, type PendingBackup } from './pending.ts';
@@ -229,69 +226,6 @@ export class Repository {
       throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: its content no longer hashes to its name`, { digest });
     }
     return data;
-  }
-
-  /**
-   * Several chunks at once, each decoded and re-hashed like `getChunk`. Chunks that lie next to
-   * each other in one sealed pack (as a backup writes them) are fetched with one positional read
-   * and decoded from slices of it; anything else (open packs, a pack moved by a repack) goes
-   * through `getChunk`. The result is in the order of `digests`.
-   */
-  async getChunks(digests: readonly string[]): Promise<Buffer[]> {
-    const out: Promise<Buffer>[] = [];
-    let run: { pack: Pack; start: number; end: number; items: { digest: string; loc: ChunkLocation }[] } | null = null;
-    const flushRun = (): void => {
-      if (!run) return;
-      const r = run;
-      run = null;
-      if (r.items.length === 1) {
-        out.push(this.getChunk(r.items[0]!.digest));
-        return;
-      }
-      const whole = this.backend.readAt(packKeyOf(r.pack), r.start, r.end - r.start).then(
-        (buf) => (buf.length < r.end - r.start ? null : buf),
-        (err: unknown) => {
-          // A repack may have moved the chunks: the one-by-one path looks them up again.
-          if (isRepositoryError(err, 'object_not_found')) return null;
-          throw err;
-        },
-      );
-      whole.catch(() => undefined);
-      for (const it of r.items) {
-        out.push(
-          whole.then((buf) => {
-            if (!buf) return this.getChunk(it.digest);
-            const stored = buf.subarray(it.loc.offset - r.start, it.loc.offset - r.start + it.loc.length);
-            const data = decodeChunk(stored, it.digest);
-            if (sha256Hex(data) !== it.digest) {
-              throw new RepositoryError('chunk_corrupt', `chunk ${it.digest} is damaged: its content no longer hashes to its name`, { digest: it.digest });
-            }
-            return data;
-          }),
-        );
-      }
-    };
-    for (const digest of digests) {
-      checkDigest(digest);
-      const loc = this.index.get(digest);
-      if (!loc || loc.pack.writer) {
-        flushRun();
-        out.push(this.getChunk(digest));
-        continue;
-      }
-      const r = run as { pack: Pack; start: number; end: number; items: { digest: string; loc: ChunkLocation }[] } | null;
-      const end = loc.offset + loc.length;
-      // Entry headers (36 bytes) sit between neighbours; a small gap is cheaper read than skipped.
-      if (r && r.pack === loc.pack && loc.offset >= r.end && loc.offset - r.end <= COALESCE_GAP && end - r.start <= COALESCE_MAX) {
-        r.end = end;
-        r.items.push({ digest, loc });
-      } else {
-        flushRun();
-        run = { pack: loc.pack, start: loc.offset, end, items: [{ digest, loc }] };
-      }
-    }
-    flushRun();
-    return Promise.all(out);
   }
 
   private async readStored(digest: string): Promise<Buffer> {

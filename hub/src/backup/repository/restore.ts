@@ -16,8 +16,6 @@ export interface RestoreOptions {
 }
 
 const ZERO_PAGE = Buffer.alloc(4 * 1024 * 1024);
-/** Chunks fetched together: 32 × 64 KiB = one 2 MiB read when they are neighbours in a pack. */
-const BATCH_CHUNKS = 32;
 
 /**
  * The snapshot's bytes in order, every chunk verified against its digest (`chunk_corrupt` or
@@ -40,38 +38,27 @@ export async function* restoreSnapshot(repo: Repository, id: string, options: Re
       offset += c.n;
     }
   }
-  // Chunks are fetched in batches so neighbours in a pack come in one read (Repository.getChunks);
-  // at least two batches are in flight so reading overlaps the consumer.
-  const batchSize = Math.min(BATCH_CHUNKS, readAhead);
-  const window: Promise<(Buffer | null)[]>[] = [];
+  const window: Promise<Buffer | null>[] = [];
   let next = 0;
   const fill = (): void => {
-    while (window.length < Math.max(2, Math.ceil(readAhead / batchSize)) && next < items.length) {
-      const batch = items.slice(next, next + batchSize);
-      next += batch.length;
-      const digests = batch.flatMap((it) => (it.digest === null ? [] : [it.digest]));
-      const p = repo.getChunks(digests).then((got) => {
-        let k = 0;
-        return batch.map((it) => (it.digest === null ? null : got[k++]!));
-      });
+    while (window.length < readAhead && next < items.length) {
+      const it = items[next++]!;
+      const p = it.digest === null ? Promise.resolve(null) : repo.getChunk(it.digest);
       p.catch(() => undefined); // handled when awaited in order
       window.push(p);
     }
   };
-  let i = 0;
-  while (i < items.length) {
+  for (let i = 0; i < items.length; i++) {
     fill();
-    const got = await window.shift()!;
-    for (const data of got) {
-      const it = items[i++]!;
-      if (data !== null && data.length !== it.length) {
-        throw new Error(`snapshot ${id}: chunk ${it.digest} has ${data.length} bytes, manifest says ${it.length}`);
-      }
-      if (data === null && options.zeros === 'buffer') {
-        yield { offset: it.offset, length: it.length, data: it.length <= ZERO_PAGE.length ? ZERO_PAGE.subarray(0, it.length) : Buffer.alloc(it.length) };
-      } else {
-        yield { offset: it.offset, length: it.length, data };
-      }
+    const data = await window.shift()!;
+    const it = items[i]!;
+    if (data !== null && data.length !== it.length) {
+      throw new Error(`snapshot ${id}: chunk ${it.digest} has ${data.length} bytes, manifest says ${it.length}`);
+    }
+    if (data === null && options.zeros === 'buffer') {
+      yield { offset: it.offset, length: it.length, data: it.length <= ZERO_PAGE.length ? ZERO_PAGE.subarray(0, it.length) : Buffer.alloc(it.length) };
+    } else {
+      yield { offset: it.offset, length: it.length, data };
     }
   }
 }
