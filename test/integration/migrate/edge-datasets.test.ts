@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMysqlDatabase, createPgDatabase, dropMysqlDatabase, dropPgDatabase } from '../connectors/fixtures.ts';
-import { pgClient } from './chinook.ts';
-import { compareAll, mysqlSource, pgConstraints, pgSource, sqliteSource, type SourceReader } from './compare.ts';
-import { edgeDataset, loadEdge, type Dialect } from './edge-data.ts';
-import { approveAll, connection, createPlanned, start, untilStatus, type Req } from './flow.ts';
-import { startTargetHub, type TargetHub } from './target-hub.ts';
+import { compareAll, pgConstraints } from './compare.ts';
+import { edgeDataset, type Dialect } from './edge-data.ts';
+import { approveAll, createPlanned, start, untilStatus, type Req } from './flow.ts';
+import { loadSource, startTargetHub, type TargetHub } from './target-hub.ts';
 
 type Mapping = { id: string; status: string; confidence: number; source: { table: string; column: string }; target: { type: string }; transformation: string };
 
@@ -32,28 +27,7 @@ describe('edge datasets from PostgreSQL, MariaDB and SQLite into PostgreSQL', ()
 
   afterAll(() => h?.stop());
 
-  async function source(d: Dialect): Promise<{ conn: string; reader: SourceReader }> {
-    const ds = edgeDataset(d, 7);
-    if (d === 'sqlite') {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-edge-'));
-      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-      const file = path.join(dir, 'edge.sqlite');
-      await loadEdge(d, file, ds);
-      return { conn: await connection(req, { name: 'edge sqlite', type: 'sqlite', path: file }), reader: sqliteSource(file) };
-    }
-    if (d === 'postgresql') {
-      const db = createPgDatabase();
-      cleanup.push(() => dropPgDatabase(db));
-      await loadEdge(d, db, ds);
-      const c = await pgClient(db);
-      cleanup.push(() => c.end());
-      return { conn: await connection(req, { name: 'edge pg', connection_string: `postgresql://postgres@127.0.0.1:5432/${db}` }), reader: pgSource(c, 'public') };
-    }
-    const db = createMysqlDatabase();
-    cleanup.push(() => dropMysqlDatabase(db));
-    await loadEdge(d, db, ds);
-    return { conn: await connection(req, { name: 'edge maria', connection_string: `mysql://root@127.0.0.1:3306/${db}` }), reader: await mysqlSource(db) };
-  }
+  const source = (d: Dialect) => loadSource(h, d, edgeDataset(d, 7), 'edge');
 
   async function migrate(d: Dialect, schema: string, review?: (maps: Mapping[], id: string) => Promise<void>) {
     const { conn, reader } = await source(d);

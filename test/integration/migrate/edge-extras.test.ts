@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMysqlDatabase, createPgDatabase, dropMysqlDatabase, dropPgDatabase } from '../connectors/fixtures.ts';
-import { pgClient } from './chinook.ts';
-import { compareAll, mysqlSource, pgConstraints, pgSource, sqliteSource, type SourceReader } from './compare.ts';
-import { loadEdge, type Dialect } from './edge-data.ts';
+import { compareAll, pgConstraints } from './compare.ts';
+import { type Dialect } from './edge-data.ts';
 import { extraDataset } from './edge-extra.ts';
-import { approveAll, connection, createPlanned, start, untilStatus, type Req } from './flow.ts';
-import { startTargetHub, type TargetHub } from './target-hub.ts';
+import { approveAll, createPlanned, start, untilStatus, type Req } from './flow.ts';
+import { loadSource, startTargetHub, type TargetHub } from './target-hub.ts';
 
 /**
  * Each dialect's own types and objects (edge-extra.ts) into PostgreSQL through the REST API and
@@ -29,28 +24,7 @@ describe('dialect-specific types from PostgreSQL, MariaDB and SQLite into Postgr
 
   afterAll(() => h?.stop());
 
-  async function source(d: Dialect): Promise<{ conn: string; reader: SourceReader }> {
-    const ds = extraDataset(d);
-    if (d === 'sqlite') {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-extra-'));
-      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-      const file = path.join(dir, 'extra.sqlite');
-      await loadEdge(d, file, ds);
-      return { conn: await connection(req, { name: 'extra sqlite', type: 'sqlite', path: file }), reader: sqliteSource(file) };
-    }
-    if (d === 'postgresql') {
-      const db = createPgDatabase();
-      cleanup.push(() => dropPgDatabase(db));
-      await loadEdge(d, db, ds);
-      const c = await pgClient(db);
-      cleanup.push(() => c.end());
-      return { conn: await connection(req, { name: 'extra pg', connection_string: `postgresql://postgres@127.0.0.1:5432/${db}` }), reader: pgSource(c, 'public') };
-    }
-    const db = createMysqlDatabase();
-    cleanup.push(() => dropMysqlDatabase(db));
-    await loadEdge(d, db, ds);
-    return { conn: await connection(req, { name: 'extra maria', connection_string: `mysql://root@127.0.0.1:3306/${db}` }), reader: await mysqlSource(db) };
-  }
+  const source = (d: Dialect) => loadSource(h, d, extraDataset(d), 'extra');
 
   async function migrate(d: Dialect, schema: string, sourceBody: Record<string, unknown> = {}) {
     const { conn, reader } = await source(d);
