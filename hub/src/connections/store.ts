@@ -2,7 +2,7 @@ import type { Dialect } from '../../../common/src/catalog.ts';
 import { notFound } from '../../../common/src/errors.ts';
 import { newId } from '../../../common/src/ids.ts';
 import type { SecretBox } from '../identity/secret-box.ts';
-import type { Db } from '../store/db.ts';
+import { whereOf, type Db } from '../store/db.ts';
 import { displayString, type ConnectionFields } from './parse.ts';
 
 export interface ConnectionTest {
@@ -123,17 +123,10 @@ export class ConnectionStore {
   }
 
   list(f: { type?: Dialect; agent_id?: string }, orderBy: string, limit: number, offset: number): { rows: Connection[]; total: number } {
-    const where: string[] = [];
-    const args: Record<string, unknown> = {};
-    if (f.type) {
-      where.push('type = @type');
-      args.type = f.type;
-    }
-    if (f.agent_id) {
-      where.push('agent_id = @agent_id');
-      args.agent_id = f.agent_id;
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { where: w, args } = whereOf([
+      ['type = @type', 'type', f.type],
+      ['agent_id = @agent_id', 'agent_id', f.agent_id],
+    ]);
     const total = (this.db.prepare(`SELECT COUNT(*) n FROM connections ${w}`).get(args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM connections ${w} ORDER BY ${orderBy}, id LIMIT @limit OFFSET @offset`).all({ ...args, limit, offset }) as Row[];
     return { rows: rows.map(toView), total };

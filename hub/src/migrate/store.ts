@@ -1,6 +1,6 @@
 import type { Catalog } from '../../../common/src/catalog.ts';
 import { notFound } from '../../../common/src/errors.ts';
-import type { Db } from '../store/db.ts';
+import { whereOf, type Db } from '../store/db.ts';
 import type { MappingStatus, Plan } from './planner/types.ts';
 import type { CreatedObject, Migration, MigrationStatus, PhaseName, PhaseRecord } from './types.ts';
 import { PHASES } from './types.ts';
@@ -183,29 +183,13 @@ export class MigrationStore extends MigrationWorkStore {
   }
 
   list(f: MigrationFilter, orderBy: string, limit: number, offset: number): { rows: Migration[]; total: number } {
-    const where: string[] = [];
-    const args: Record<string, unknown> = {};
-    if (f.status) {
-      where.push('status = @status');
-      args.status = f.status;
-    }
-    if (f.source_id) {
-      where.push('source_connection_id = @source_id');
-      args.source_id = f.source_id;
-    }
-    if (f.target_id) {
-      where.push('target_connection_id = @target_id');
-      args.target_id = f.target_id;
-    }
-    if (f.created_after) {
-      where.push('created_at > @created_after');
-      args.created_after = f.created_after;
-    }
-    if (f.created_before) {
-      where.push('created_at < @created_before');
-      args.created_before = f.created_before;
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { where: w, args } = whereOf([
+      ['status = @status', 'status', f.status],
+      ['source_connection_id = @source_id', 'source_id', f.source_id],
+      ['target_connection_id = @target_id', 'target_id', f.target_id],
+      ['created_at > @created_after', 'created_after', f.created_after],
+      ['created_at < @created_before', 'created_before', f.created_before],
+    ]);
     const total = (this.db.prepare(`SELECT COUNT(*) n FROM migrations ${w}`).get(args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM migrations ${w} ORDER BY ${orderBy}, id LIMIT @limit OFFSET @offset`).all({ ...args, limit, offset }) as MigrationRow[];
     return { rows: rows.map(toMigration), total };

@@ -1,6 +1,6 @@
 import { newId } from '../../../common/src/ids.ts';
 import { notFound } from '../../../common/src/errors.ts';
-import type { Db } from '../store/db.ts';
+import { whereOf, type Db } from '../store/db.ts';
 import type { RowError, UnitRow, UnitStatus } from './types.ts';
 
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
@@ -83,23 +83,16 @@ export class MigrationWorkStore {
   }
 
   errors(id: string, f: { status?: string; table?: string; unit_id?: string }, limit: number, offset: number): { rows: RowError[]; total: number } {
-    const where = ['migration_id = @id'];
-    const args: Record<string, unknown> = { id };
-    if (f.status) {
-      where.push('status = @status');
-      args.status = f.status;
-    }
-    if (f.table) {
-      where.push('tbl = @table');
-      args.table = f.table;
-    }
-    if (f.unit_id) {
-      where.push('unit_id = @unit_id');
-      args.unit_id = f.unit_id;
-    }
-    const w = where.join(' AND ');
-    const total = (this.workDb.prepare(`SELECT COUNT(*) n FROM migration_errors WHERE ${w}`).get(args) as { n: number }).n;
-    const rows = this.workDb.prepare(`SELECT * FROM migration_errors WHERE ${w} ORDER BY created_at, id LIMIT @limit OFFSET @offset`).all({ ...args, limit, offset }) as ErrorDbRow[];
+    const { where: w, args } = whereOf(
+      [
+        ['status = @status', 'status', f.status],
+        ['tbl = @table', 'table', f.table],
+        ['unit_id = @unit_id', 'unit_id', f.unit_id],
+      ],
+      { sql: ['migration_id = @id'], args: { id } },
+    );
+    const total = (this.workDb.prepare(`SELECT COUNT(*) n FROM migration_errors ${w}`).get(args) as { n: number }).n;
+    const rows = this.workDb.prepare(`SELECT * FROM migration_errors ${w} ORDER BY created_at, id LIMIT @limit OFFSET @offset`).all({ ...args, limit, offset }) as ErrorDbRow[];
     return { rows: rows.map(toRowError), total };
   }
 

@@ -58,3 +58,19 @@ export function applyMigrations(db: Db, modules: ModuleMigrations[]): { applied:
   }
   return { applied };
 }
+
+/**
+ * WHERE clause and named parameters from optional filters: each `[sql, param, value]` whose value
+ * is given (not undefined, null or '') adds `sql` (written with `@param`) to the AND list. Column
+ * names come from the caller's code, never from request text; values always go as parameters.
+ */
+export function whereOf(conds: readonly [sql: string, param: string, value: unknown][], base: { sql: string[]; args: Record<string, unknown> } = { sql: [], args: {} }): { where: string; args: Record<string, unknown> } {
+  const sql = [...base.sql];
+  const args = { ...base.args };
+  for (const [clause, param, value] of conds) {
+    if (value === undefined || value === null || value === '') continue;
+    sql.push(clause);
+    args[param] = value;
+  }
+  return { where: sql.length ? `WHERE ${sql.join(' AND ')}` : '', args };
+}
