@@ -1,0 +1,134 @@
+/**
+ * CPU and wall time of Ferry's own backup steps, split by process: the in-process hub and its
+ * built-in agent child. For finding where time goes, not for comparing with peers (run.ts).
+ *
+ *   BENCH_IMG_MIB=512 node --import tsx bench/backup/profile.ts
+ *
+ * PROFILE_AGENT=1 writes a V8 CPU profile of the agent to bench/work/profile/cpu (preload
+ * cpu-prof-preload.cjs; inspect with Chrome DevTools or summarize with cpu-top.ts); run the hub
+ * side with `node --cpu-prof` for the same on the hub. PROFILE_STEPS picks steps.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../../common/src/logger.ts';
+import { loadConfig } from '../../hub/src/config/config.ts';
+import { createHub } from '../../hub/src/hub.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MIB = Number(process.env.BENCH_IMG_MIB ?? 512);
+const WORK = path.join(ROOT, 'bench/work/profile');
+const GEN = [path.join(ROOT, '../shared/bench/peers/gen_disk_image.py'), '/work/shared/bench/peers/gen_disk_image.py'].find((p) => existsSync(p))!;
+const TICK = 100; // USER_HZ on Linux
+
+function agentPid(): number | null {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes('ferry-agent') && cmd.includes('\0run\0') && cmd.includes(WORK)) return Number(d);
+    } catch {
+      // gone
+    }
+  }
+  return null;
+}
+
+function procCpu(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+
+function dropCaches(): void {
+  try {
+    execFileSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+  } catch {
+    // not permitted
+  }
+}
+
+async function main(): Promise<void> {
+  rmSync(WORK, { recursive: true, force: true });
+  for (const d of ['img', 'restore', 'repo']) mkdirSync(path.join(WORK, d), { recursive: true });
+  const base = path.join(WORK, 'base.img');
+  const img = path.join(WORK, 'img', 'disk.img');
+  spawnSync('python3', [GEN, 'create', base, String(MIB), '42']);
+  copyFileSync(base, img);
+  if (process.env.PROFILE_AGENT) {
+    process.env.NODE_OPTIONS = `--require ${path.join(ROOT, 'bench/backup/cpu-prof-preload.cjs')}`;
+    process.env.FERRY_PROFILE_DIR = path.join(WORK, 'cpu');
+  }
+  const dataDir = path.join(WORK, 'data');
+  const config = loadConfig({
+    FERRY_DATA_DIR: dataDir, FERRY_HTTP_PORT: '0', FERRY_GRPC_PORT: '0', FERRY_BUILTIN_AGENT: 'on', FERRY_LOG_LEVEL: 'silent',
+    FERRY_RATE_LIMIT_PER_MINUTE: '1000000', FERRY_AGENT_DISK_PATHS: path.join(WORK, 'img'), FERRY_AGENT_RESTORE_PATHS: path.join(WORK, 'restore'),
+  });
+  const hub = await createHub(config, { log: createLogger({ level: 'silent', name: 'profile' }), builtinStdio: 'inherit' });
+  const { httpPort } = await hub.start();
+  delete process.env.NODE_OPTIONS;
+  const url = `http://127.0.0.1:${httpPort}`;
+  const key = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
+  const api = async (method: string, p: string, body?: unknown) => {
+    const r = await fetch(url + p, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const j = (await r.json()) as Record<string, unknown>;
+    if (r.status >= 400) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(j)}`);
+    return j;
+  };
+  const wait = async (id: string) => {
+    for (;;) {
+      const j = await api('GET', `/api/v1/jobs/${id}`);
+      if (j.status === 'completed') return j;
+      if (j.status === 'failed') throw new Error(JSON.stringify(j.error));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  let agentId = '';
+  for (let i = 0; i < 300 && !agentId; i++) {
+    const id = hub.agents.builtin.agentId;
+    if (id && hub.agents.sessions.isOnline(id)) agentId = id;
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = agentPid();
+  if (!pid) throw new Error('agent pid not found');
+  const repo = await api('POST', '/api/v1/repositories', { name: 'p', path: path.join(WORK, 'repo', 'r') });
+  const step = async (name: string, fn: () => Promise<void>) => {
+    dropCaches();
+    const h0 = process.cpuUsage();
+    const a0 = procCpu(pid);
+    const t0 = performance.now();
+    await fn();
+    const wall = (performance.now() - t0) / 1000;
+    const h = process.cpuUsage(h0);
+    console.log(`${name.padEnd(12)} wall ${wall.toFixed(2)} s  hub cpu ${((h.user + h.system) / 1e6).toFixed(2)} s (sys ${(h.system / 1e6).toFixed(2)})  agent cpu ${(procCpu(pid) - a0).toFixed(2)} s`);
+  };
+  let last = '';
+  const backup = (type: string) => async () => {
+    const b = await api('POST', '/api/v1/backups', { source: { agent_id: agentId, path: img }, type, repository_id: repo.id });
+    await wait(String(b.job_id));
+    last = String(b.id);
+  };
+  const steps = (process.env.PROFILE_STEPS ?? 'full incremental restore').split(/\s+/);
+  if (steps.includes('full')) await step('full', backup('full'));
+  if (steps.includes('incremental')) {
+    spawnSync('python3', [GEN, 'mutate', img, '43', '1', 'scattered']);
+    await step('incremental', backup('incremental'));
+  }
+  if (steps.includes('restore')) {
+    await step('restore', async () => {
+      const j = await api('POST', `/api/v1/backups/${last}/restore`, { target: { agent_id: agentId, path: path.join(WORK, 'restore', 'disk.img') } });
+      await wait(String(j.job_id));
+    });
+  }
+  if (process.env.PROFILE_AGENT) {
+    process.kill(pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+  await hub.stop();
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
