@@ -53,7 +53,7 @@ export interface Hub {
   adminKeyFile: string;
   repositoryPath: string;
   /** Bind HTTP and gRPC, start the built-in agent, resume interrupted jobs. */
-  start(): Promise<{ httpPort: number; grpcPort: number }>;
+  start(): Promise<{ httpPort: number; grpcPort: number; dataPort: number | null }>;
   stop(): Promise<void>;
 }
 
@@ -130,6 +130,7 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
 
   const metrics = new HubMetrics({
     agentsOnline: () => agents.onlineCount(),
+    agentData: () => agents.relay.transport,
     jobsByStatus: () =>
       Object.fromEntries((db.prepare('SELECT status, COUNT(*) n FROM jobs GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n])),
   });
@@ -204,7 +205,7 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
     adminKeyFile: admin.file,
     repositoryPath,
     async start() {
-      const { grpcPort } = await agents.start();
+      const { grpcPort, dataPort } = await agents.start();
       const httpPort = await new Promise<number>((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.FERRY_HTTP_HOST, port: config.FERRY_HTTP_PORT }, (info) => resolve(info.port));
         s.once('error', reject);
@@ -213,7 +214,7 @@ export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> 
       engine.recover();
       migrations.start();
       backup.start();
-      return { httpPort, grpcPort };
+      return { httpPort, grpcPort, dataPort };
     },
     async stop() {
       const step = (what: string) => log.debug({ step: what }, 'stopping');

@@ -33,6 +33,12 @@ export interface AgentConfig {
   heartbeatMs: number;
   /** FERRY_AGENT_STOP_GRACE_SECONDS: on SIGTERM, how long cancelled tasks get to report. @default 10 */
   stopGraceMs: number;
+  /**
+   * FERRY_AGENT_DATA_PLANE: 'on' sends bulk data over the hub's data plane port when the hub
+   * offers one (falling back to gRPC when it cannot be reached); 'off' always uses gRPC Push/Pull
+   * (one port to open in firewalls, about twice the CPU per byte). @default 'on'
+   */
+  dataPlane: boolean;
   hostname: string;
 }
 
@@ -57,6 +63,14 @@ function num(env: NodeJS.ProcessEnv, key: string, dflt: number, min: number, max
   return n;
 }
 
+function onOff(env: NodeJS.ProcessEnv, key: string, dflt: boolean): boolean {
+  const raw = (env[key] ?? '').trim().toLowerCase();
+  if (raw === '') return dflt;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new AgentConfigError(`${key}=${JSON.stringify(env[key])}: expected on or off`);
+}
+
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const level = (env.FERRY_LOG_LEVEL || 'info') as LogLevel;
   if (!LEVELS.includes(level)) throw new AgentConfigError(`FERRY_LOG_LEVEL=${JSON.stringify(env.FERRY_LOG_LEVEL)}: expected one of ${LEVELS.join(', ')}`);
@@ -73,6 +87,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     refusedRetryMs: num(env, 'FERRY_AGENT_REVOKED_RETRY_SECONDS', 60, 0.1, 86_400) * 1000,
     heartbeatMs: num(env, 'FERRY_AGENT_HEARTBEAT_SECONDS', 5, 0.1, 3600) * 1000,
     stopGraceMs: num(env, 'FERRY_AGENT_STOP_GRACE_SECONDS', 10, 0, 600) * 1000,
+    dataPlane: onOff(env, 'FERRY_AGENT_DATA_PLANE', true),
     hostname: os.hostname(),
   };
 }

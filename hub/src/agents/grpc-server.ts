@@ -31,6 +31,8 @@ export interface AgentGrpcServerDeps {
   heartbeatIntervalSeconds: number;
   /** A Connect stream that sends no hello within this time is closed. @default 10000 */
   helloTimeoutMs?: number;
+  /** Port of the bulk data plane, told to agents in `welcome`; 0 = none. */
+  dataPort?: () => number;
   /** The client-reported agent version is informative; this names the hub in logs. */
   hubVersion?: string;
 }
@@ -265,7 +267,7 @@ export class AgentGrpcServer {
         inventory = {};
       }
       registry.recordHello(agent.id, { hostname: h.hostname, version: h.version, capabilities: h.capabilities, inventory });
-      call.write({ welcome: { agent_id: agent.id, status: 'online', heartbeat_interval_seconds: this.d.heartbeatIntervalSeconds } });
+      call.write({ welcome: { agent_id: agent.id, status: 'online', heartbeat_interval_seconds: this.d.heartbeatIntervalSeconds, data_port: this.d.dataPort?.() ?? 0 } });
       session = sessions.open(agent.id, transport, h.running_task_ids);
     });
     const gone = (reason: string) => {
@@ -292,7 +294,7 @@ export class AgentGrpcServer {
     call.on('cancelled', lost);
     try {
       for await (const f of call as AsyncIterable<DataFrame__Output>) {
-        if (!ch) ch = this.attach(f.channel, agent.id, 'producer');
+        if (!ch) ch = this.d.relay.attach(f.channel, agent.id, 'producer');
         else if (f.channel && f.channel !== ch.name) throw new FerryError('relay_protocol', `Push switched from channel ${ch.name} to ${f.channel}`, { status: 400 });
         if (f.error) {
           ch.abort(f.error);
@@ -302,6 +304,7 @@ export class AgentGrpcServer {
         expect++;
         if (f.data.length > 0) {
           await ch.write(f.data);
+          this.d.relay.transport.grpc.bytesIn += f.data.length;
           frames++;
           bytes += f.data.length;
         }
@@ -329,10 +332,11 @@ export class AgentGrpcServer {
     call.on('cancelled', lost);
     try {
       const agent = this.authenticate(call);
-      ch = this.attach(call.request.channel, agent.id, 'consumer');
+      ch = this.d.relay.attach(call.request.channel, agent.id, 'consumer');
       let seq = 0;
       for await (const data of ch) {
         if (call.cancelled) return;
+        this.d.relay.transport.grpc.bytesOut += data.length;
         if (!call.write({ channel: ch.name, seq: seq++, data })) {
           // Remove both listeners whichever fires: a long restore waits for drain thousands of times.
           await new Promise<void>((res) => {
@@ -353,13 +357,5 @@ export class AgentGrpcServer {
     } finally {
       call.off('cancelled', lost);
     }
-  }
-
-  private attach(name: string, agentId: string, role: 'producer' | 'consumer'): RelayChannel {
-    const ch = name ? this.d.relay.get(name) : undefined;
-    if (!ch) throw new FerryError('relay_channel_not_found', `relay channel ${JSON.stringify(name)} is not open on the hub`, { status: 404 });
-    const allowed = ch.options[role];
-    if (allowed && allowed !== agentId) throw new FerryError('relay_forbidden', `agent ${agentId} is not the ${role} of relay channel ${name}`, { status: 403 });
-    return ch;
   }
 }

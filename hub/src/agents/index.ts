@@ -8,6 +8,7 @@ import type { ApiEnv } from '../api/env.ts';
 import { agentRoutes } from '../api/routes/agents.ts';
 import { BuiltinAgent } from './builtin.ts';
 import { CallRegistry, type CallHandler } from './calls.ts';
+import { DataPlaneServer } from './data-plane.ts';
 import { AgentGrpcServer } from './grpc-server.ts';
 import { agentsMigrations } from './migrations.ts';
 import { HubPki } from './pki.ts';
@@ -31,6 +32,7 @@ export interface AgentsModuleDeps {
     | 'dataDir'
     | 'FERRY_GRPC_HOST'
     | 'FERRY_GRPC_PORT'
+    | 'FERRY_DATA_PORT'
     | 'FERRY_GRPC_ADVERTISE'
     | 'FERRY_AGENT_TIMEOUT_SECONDS'
     | 'FERRY_BUILTIN_AGENT'
@@ -58,7 +60,7 @@ export interface AgentsModule {
   calls: CallRegistry;
   registerCall(method: string, fn: CallHandler): () => void;
   /** Bind the gRPC server (and start the built-in agent when FERRY_BUILTIN_AGENT is on). */
-  start(): Promise<{ grpcPort: number }>;
+  start(): Promise<{ grpcPort: number; dataPort: number | null }>;
   /** Stop the built-in agent, close sessions and the gRPC server. */
   stop(): Promise<void>;
   builtin: { start(): Promise<void>; stop(): Promise<void>; readonly agentId: string | undefined; readonly pid: number | undefined };
@@ -84,10 +86,15 @@ export async function createAgentsModule(d: AgentsModuleDeps): Promise<AgentsMod
   const relay = new Relay({ boundBytes: d.relayBoundBytes });
   const calls = new CallRegistry();
   const heartbeatIntervalSeconds = Math.max(1, Math.min(5, Math.floor(config.FERRY_AGENT_TIMEOUT_SECONDS / 3)));
-  const server = new AgentGrpcServer({ pki, registry, sessions, relay, calls, log, heartbeatIntervalSeconds });
+  let dataPort: number | null = null;
+  const server = new AgentGrpcServer({ pki, registry, sessions, relay, calls, log, heartbeatIntervalSeconds, dataPort: () => dataPort ?? 0 });
+  const dataPlane = config.FERRY_DATA_PORT === 'off' ? null : new DataPlaneServer({ pki, registry, relay, log });
 
   // Revocation closes the live session at once; the next Connect is refused by authenticate().
-  registry.on('revoked', (id) => sessions.close(id, `agent ${id} was revoked`, status.PERMISSION_DENIED));
+  registry.on('revoked', (id) => {
+    sessions.close(id, `agent ${id} was revoked`, status.PERMISSION_DENIED);
+    dataPlane?.closeAgent(id);
+  });
   // last_seen: written at most every 10 s per agent (heartbeats come every few seconds) and at disconnect.
   const lastWrite = new Map<string, number>();
   sessions.on('seen', (id, at) => {
@@ -125,14 +132,18 @@ export async function createAgentsModule(d: AgentsModuleDeps): Promise<AgentsMod
     registerCall: (method, fn) => calls.register(method, fn),
     async start() {
       grpcPort = await server.listen(config.FERRY_GRPC_HOST, config.FERRY_GRPC_PORT);
+      if (dataPlane) {
+        const wanted = typeof config.FERRY_DATA_PORT === 'number' ? config.FERRY_DATA_PORT : config.FERRY_GRPC_PORT === 0 ? 0 : grpcPort + 1;
+        dataPort = await dataPlane.listen(config.FERRY_GRPC_HOST, wanted);
+      }
       sessions.start();
       if (config.FERRY_BUILTIN_AGENT) await builtinAgent.start();
-      return { grpcPort };
+      return { grpcPort, dataPort };
     },
     async stop() {
       await builtinAgent.stop();
       sessions.stop();
-      await server.stop();
+      await Promise.all([server.stop(), dataPlane?.stop()]);
     },
     builtin: builtinAgent,
     routes(app) {

@@ -22,6 +22,16 @@ export interface RelayStats {
   bytesOut: number;
 }
 
+/** Bytes agents moved through relay channels, by transport: for /metrics and tests. */
+export interface TransportStats {
+  grpc: { bytesIn: number; bytesOut: number };
+  dataPlane: { connections: number; bytesIn: number; bytesOut: number };
+}
+
+export function newTransportStats(): TransportStats {
+  return { grpc: { bytesIn: 0, bytesOut: 0 }, dataPlane: { connections: 0, bytesIn: 0, bytesOut: 0 } };
+}
+
 export class RelayAborted extends FerryError {
   constructor(channel: string, reason: string) {
     super('relay_aborted', `relay channel ${channel} was abandoned: ${reason}`, { status: 409, retryable: true });
@@ -149,6 +159,7 @@ export class RelayChannel implements AsyncIterable<Buffer> {
  */
 export class Relay {
   private readonly channels = new Map<string, RelayChannel>();
+  readonly transport: TransportStats = newTransportStats();
 
   constructor(private readonly defaults: { boundBytes?: number } = {}) {}
 
@@ -164,6 +175,15 @@ export class Relay {
 
   get(name: string): RelayChannel | undefined {
     return this.channels.get(name);
+  }
+
+  /** The channel `agentId` may push into (producer) or pull from (consumer); 404/403 otherwise. */
+  attach(name: string, agentId: string, role: 'producer' | 'consumer'): RelayChannel {
+    const ch = name ? this.channels.get(name) : undefined;
+    if (!ch) throw new FerryError('relay_channel_not_found', `relay channel ${JSON.stringify(name)} is not open on the hub`, { status: 404 });
+    const allowed = ch.options[role];
+    if (allowed && allowed !== agentId) throw new FerryError('relay_forbidden', `agent ${agentId} is not the ${role} of relay channel ${name}`, { status: 403 });
+    return ch;
   }
 
   /** Abort every open channel (hub shutdown). */

@@ -49,10 +49,11 @@ export async function runCli(argv: string[], o: { log: Logger; notify: Notify })
 async function start(o: { log: Logger; notify: Notify }): Promise<number> {
   const config = loadConfig();
   const hub = await createHub(config, { log: o.log });
-  const { httpPort, grpcPort } = await hub.start();
+  const { httpPort, grpcPort, dataPort } = await hub.start();
   const http = `http://${config.FERRY_HTTP_HOST}:${httpPort}`;
-  o.log.info({ http, grpc: `${config.FERRY_GRPC_HOST}:${grpcPort}`, data_dir: config.dataDir }, 'hub started');
-  console.log(`Ferry hub ${http}/api/v1  (docs: ${http}/api/docs, agents: ${config.FERRY_GRPC_HOST}:${grpcPort})`);
+  const data = dataPort === null ? 'off' : `${config.FERRY_GRPC_HOST}:${dataPort}`;
+  o.log.info({ http, grpc: `${config.FERRY_GRPC_HOST}:${grpcPort}`, data_plane: data, data_dir: config.dataDir }, 'hub started');
+  console.log(`Ferry hub ${http}/api/v1  (docs: ${http}/api/docs, agents: ${config.FERRY_GRPC_HOST}:${grpcPort}, agent data: ${data})`);
   console.log(`Admin API key: ${hub.adminKeyFile}`);
   await o.notify(['READY=1', `STATUS=listening on ${http}`]);
   await new Promise<void>((resolve) => {

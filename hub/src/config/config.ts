@@ -27,6 +27,11 @@ export const ConfigSchema = z.object({
   FERRY_HTTP_PORT: port.default(8420),
   FERRY_GRPC_HOST: host.default('127.0.0.1'),
   FERRY_GRPC_PORT: port.default(8421),
+  /**
+   * Port of the agents' bulk data plane (TLS on FERRY_GRPC_HOST, docs/agent-protocol.md); 'off'
+   * sends bulk data over gRPC. Unset: FERRY_GRPC_PORT + 1, or any free port when that is 0.
+   */
+  FERRY_DATA_PORT: z.union([z.literal('off'), port]).optional(),
   /** Extra DNS names / IPs for the hub's gRPC server certificate (comma-separated). */
   FERRY_GRPC_ADVERTISE: z.string().default(''),
   FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

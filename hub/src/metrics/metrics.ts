@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TransportStats } from '../agents/relay.ts';
 
 /** Prometheus metrics of one hub process. Gauges that need a look-up are collected on scrape. */
 export class HubMetrics {
@@ -6,7 +7,7 @@ export class HubMetrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route'>;
 
-  constructor(collect: { agentsOnline: () => number; jobsByStatus: () => Record<string, number> }) {
+  constructor(collect: { agentsOnline: () => number; jobsByStatus: () => Record<string, number>; agentData?: () => TransportStats }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_hub_' });
     this.httpRequests = new Counter({
       name: 'ferry_http_requests_total',
@@ -27,6 +28,21 @@ export class HubMetrics {
       registers: [this.registry],
       collect() {
         this.set(collect.agentsOnline());
+      },
+    });
+    new Counter({
+      name: 'ferry_agent_data_bytes_total',
+      help: 'Bytes agents pushed to (in) and pulled from (out) the hub, by transport (data_plane or grpc)',
+      labelNames: ['transport', 'direction'],
+      registers: [this.registry],
+      collect() {
+        const t = collect.agentData?.();
+        if (!t) return;
+        this.reset();
+        this.inc({ transport: 'data_plane', direction: 'in' }, t.dataPlane.bytesIn);
+        this.inc({ transport: 'data_plane', direction: 'out' }, t.dataPlane.bytesOut);
+        this.inc({ transport: 'grpc', direction: 'in' }, t.grpc.bytesIn);
+        this.inc({ transport: 'grpc', direction: 'out' }, t.grpc.bytesOut);
       },
     });
     new Gauge({

@@ -4,6 +4,14 @@ import { loadAgentProto, type AgentHubClient, type CallResponse__Output, type Da
 import type { DataSink } from '../tasks/types.ts';
 import { grpcStatusOf } from './credentials.ts';
 import { dataFrameSerializer } from './data-frame.ts';
+import { DataPlaneUnreachable, openDataPlanePull, openDataPlanePush, type DataPlaneTarget } from './data-plane-client.ts';
+
+/** Where bulk data goes: the hub's data plane while it is offered and reachable, else gRPC. */
+export interface DataPlaneRoute {
+  target(): DataPlaneTarget | null;
+  /** The data plane could not be reached: use gRPC for a while. */
+  unreachable(e: DataPlaneUnreachable): void;
+}
 
 /** Push with the in-place DataFrame encoder (data-frame.ts): one copy less per bulk frame. */
 const PUSH = loadAgentProto().AgentHub.service.Push;
@@ -18,16 +26,52 @@ function remoteError(e: unknown, what: string): FerryError {
 }
 
 /**
- * Bulk data and small calls to the hub over AgentHub (Push, Pull, Call), bound to one task's
- * abort signal: aborting the task cancels its streams.
+ * Bulk data and small calls to the hub, bound to one task's abort signal: aborting the task
+ * cancels its streams. Bulk data takes the data plane (data-plane-client.ts) when `route`
+ * offers one, and gRPC Push/Pull otherwise or when the data plane cannot be reached.
  */
 export class DataClient {
   constructor(
     private readonly client: () => AgentHubClient,
     private readonly signal?: AbortSignal,
+    private readonly route?: DataPlaneRoute,
   ) {}
 
   async openPush(channel: string): Promise<DataSink> {
+    const t = this.route?.target();
+    if (t) {
+      try {
+        return await openDataPlanePush(t, channel, this.signal);
+      } catch (e) {
+        if (!(e instanceof DataPlaneUnreachable) || this.signal?.aborted) throw e;
+        this.route!.unreachable(e);
+      }
+    }
+    return this.grpcPush(channel);
+  }
+
+  async *openPull(channel: string): AsyncIterable<Buffer> {
+    const t = this.route?.target();
+    if (t) {
+      const it = openDataPlanePull(t, channel, this.signal)[Symbol.asyncIterator]();
+      let first: IteratorResult<Buffer> | null = null;
+      try {
+        first = await it.next();
+      } catch (e) {
+        if (!(e instanceof DataPlaneUnreachable) || this.signal?.aborted) throw e;
+        this.route!.unreachable(e);
+      }
+      if (first) {
+        if (first.done) return;
+        yield first.value;
+        yield* { [Symbol.asyncIterator]: () => it };
+        return;
+      }
+    }
+    yield* this.grpcPull(channel);
+  }
+
+  private async grpcPush(channel: string): Promise<DataSink> {
     let ackResolve!: (a: PushAck__Output) => void;
     let ackReject!: (e: unknown) => void;
     const ack = new Promise<PushAck__Output>((res, rej) => {
@@ -95,7 +139,7 @@ export class DataClient {
     };
   }
 
-  async *openPull(channel: string): AsyncIterable<Buffer> {
+  private async *grpcPull(channel: string): AsyncIterable<Buffer> {
     const call = this.client().Pull({ channel });
     const onAbort = () => call.cancel();
     this.signal?.addEventListener('abort', onAbort, { once: true });

@@ -10,7 +10,8 @@ import { getTask } from '../tasks/registry.ts';
 import type { TaskContext } from '../tasks/types.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { agentHubClient, grpcStatusOf } from './credentials.ts';
-import { DataClient } from './data.ts';
+import { DataClient, type DataPlaneRoute } from './data.ts';
+import type { DataPlaneTarget } from './data-plane-client.ts';
 
 export interface AgentSessionOptions {
   stateDir: string;
@@ -51,6 +52,17 @@ export class AgentSession {
   /** Resolves on every welcome: lets tests and callers wait for "online". */
   private onlineWaiters: (() => void)[] = [];
   online = false;
+
+  /** The hub's data plane as offered in the last welcome; null: bulk data over gRPC. */
+  private dataTarget: DataPlaneTarget | null = null;
+  private dataPlaneOffUntil = 0;
+  private readonly dataRoute: DataPlaneRoute = {
+    target: () => (this.dataTarget && Date.now() >= this.dataPlaneOffUntil ? this.dataTarget : null),
+    unreachable: (e) => {
+      if (Date.now() >= this.dataPlaneOffUntil) this.o.log.warn({ reason: e.message }, 'hub data plane unreachable; bulk data goes over gRPC for the next 60 s');
+      this.dataPlaneOffUntil = Date.now() + 60_000;
+    },
+  };
 
   constructor(private readonly o: AgentSessionOptions) {}
 
@@ -165,8 +177,13 @@ export class AgentSession {
           case 'welcome': {
             welcomed = true;
             this.online = true;
+            const dataPort = m.welcome!.data_port;
+            this.dataTarget =
+              config.dataPlane && dataPort > 0
+                ? { host: hostOf(state.identity.hub), port: dataPort, caPem: state.caPem, keyPem: state.keyPem, certPem: state.certPem! }
+                : null;
             const every = Math.min(config.heartbeatMs, (m.welcome!.heartbeat_interval_seconds || 5) * 1000);
-            log.info({ agent_id: m.welcome!.agent_id, hub: state.identity.hub, heartbeat_ms: every }, 'connected to the hub');
+            log.info({ agent_id: m.welcome!.agent_id, hub: state.identity.hub, heartbeat_ms: every, data_port: this.dataTarget?.port ?? null }, 'connected to the hub');
             heartbeat = setInterval(() => {
               // No word from the hub for 4 intervals: the connection is dead even if TCP has not noticed.
               if (Date.now() - lastFromHub > every * 4) finish({ kind: 'failed', reason: 'no heartbeat ack from the hub', welcomed });
@@ -233,7 +250,7 @@ export class AgentSession {
       return result({ ok: false, code: 'bad_task_payload', message: 'the task payload is not valid JSON' });
     }
     const controller = new AbortController();
-    const data = new DataClient(() => client, controller.signal);
+    const data = new DataClient(() => client, controller.signal, this.dataRoute);
     const ctx: TaskContext = {
       taskId: t.task_id,
       jobId: t.job_id,
@@ -265,6 +282,15 @@ export class AgentSession {
     })();
     this.running.set(t.task_id, { controller, done });
   }
+}
+
+/** The host part of a gRPC target: "h:p", "[v6]:p" or a bare host. */
+export function hostOf(target: string): string {
+  const t = target.replace(/^dns:\/\/\//, '');
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(t);
+  if (v6) return v6[1]!;
+  const i = t.lastIndexOf(':');
+  return i > 0 && t.indexOf(':') === i ? t.slice(0, i) : t;
 }
 
 function inventory(config: AgentConfig): Record<string, unknown> {

@@ -14,6 +14,8 @@ export interface TestHub {
   agents: AgentsModule;
   port: number;
   address: string;
+  /** Port of the bulk data plane; null when started with dataPort 'off'. */
+  dataPort: number | null;
   events: RecordingListener;
   /** Stop the module (keeps the data dir: restart() reopens the same state). */
   stop(): Promise<void>;
@@ -45,7 +47,7 @@ export class RecordingListener implements TaskListener {
 
 export const silentLog = createLogger({ level: process.env.FERRY_TEST_LOG === '1' ? 'debug' : 'silent', name: 'test' });
 
-export async function startTestHub(o: { dataDir?: string; port?: number; timeoutSeconds?: number; builtin?: boolean; relayBoundBytes?: number } = {}): Promise<TestHub> {
+export async function startTestHub(o: { dataDir?: string; port?: number; timeoutSeconds?: number; builtin?: boolean; relayBoundBytes?: number; dataPort?: number | 'off' } = {}): Promise<TestHub> {
   const dataDir = o.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'ferry-agents-'));
   const db = openDb(path.join(dataDir, 'ferry.db'));
   const agents = await createAgentsModule({
@@ -55,6 +57,7 @@ export async function startTestHub(o: { dataDir?: string; port?: number; timeout
       dataDir,
       FERRY_GRPC_HOST: '127.0.0.1',
       FERRY_GRPC_PORT: o.port ?? 0,
+      FERRY_DATA_PORT: o.dataPort,
       FERRY_GRPC_ADVERTISE: '',
       FERRY_AGENT_TIMEOUT_SECONDS: o.timeoutSeconds ?? 30,
       FERRY_BUILTIN_AGENT: o.builtin ?? false,
@@ -67,7 +70,7 @@ export async function startTestHub(o: { dataDir?: string; port?: number; timeout
   });
   const events = new RecordingListener();
   agents.sessions.setListener(events);
-  const { grpcPort } = await agents.start();
+  const { grpcPort, dataPort } = await agents.start();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -81,6 +84,7 @@ export async function startTestHub(o: { dataDir?: string; port?: number; timeout
     agents,
     port: grpcPort,
     address: `127.0.0.1:${grpcPort}`,
+    dataPort,
     events,
     stop,
     async cleanup() {

@@ -23,8 +23,10 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+type Transport = 'grpc' | 'data plane';
+
 /** An enrolled agent's data client (the code behind TaskContext.openPush/openPull/call). */
-async function agentData(): Promise<{ agentId: string; data: DataClient }> {
+async function agentData(transport: Transport): Promise<{ agentId: string; data: DataClient }> {
   const stateDir = tempDir('ferry-agent-state-');
   dirs.push(stateDir);
   const { token } = hub.agents.registry.createToken({ autoApprove: true });
@@ -32,7 +34,9 @@ async function agentData(): Promise<{ agentId: string; data: DataClient }> {
   const st = loadState(stateDir);
   const client = agentHubClient(st.identity.hub, { caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! });
   clients.push(client);
-  return { agentId, data: new DataClient(() => client) };
+  const target = { host: '127.0.0.1', port: hub.dataPort!, caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! };
+  const route = transport === 'data plane' ? { target: () => target, unreachable: (e: Error) => { throw e; } } : undefined;
+  return { agentId, data: new DataClient(() => client, undefined, route) };
 }
 
 /** Deterministic pseudo-random 1 MiB frames, so both ends can hash without holding 50 MB. */
@@ -48,11 +52,12 @@ function frame(i: number): Buffer {
   return b;
 }
 
-describe('relay', () => {
+describe.each([['grpc'], ['data plane']] as [Transport][])('relay over %s', (transport) => {
+  const sfx = transport === 'grpc' ? 'g' : 'd';
   it('passes 50 MB from one agent Push to another agent Pull with bounded buffering', async () => {
-    const a = await agentData();
-    const b = await agentData();
-    const ch = hub.agents.relay.openChannel('mig_t.unit_1', { producer: a.agentId, consumer: b.agentId });
+    const a = await agentData(transport);
+    const b = await agentData(transport);
+    const ch = hub.agents.relay.openChannel(`mig_t.unit_1_${sfx}`, { producer: a.agentId, consumer: b.agentId });
     const frames = 50;
 
     const producer = (async () => {
@@ -84,7 +89,7 @@ describe('relay', () => {
     expect(c.digest).toBe(p.digest);
     expect(p.ack).toEqual({ frames, bytes: frames * MiB });
     expect(ch.stats.bytesIn).toBe(frames * MiB);
-    console.log(`relay 50 MB: max buffered ${ch.stats.maxBufferedBytes} bytes of a ${BOUND} bound`);
+    console.log(`relay 50 MB over ${transport}: max buffered ${ch.stats.maxBufferedBytes} bytes of a ${BOUND} bound`);
     expect(ch.stats.maxBufferedBytes).toBeGreaterThan(0);
     expect(ch.stats.maxBufferedBytes).toBeLessThanOrEqual(BOUND);
     // A drained channel leaves the relay.
@@ -92,8 +97,8 @@ describe('relay', () => {
   });
 
   it('feeds a hub-local consumer (backup path) and serves a hub-local producer (restore path)', async () => {
-    const a = await agentData();
-    const up = hub.agents.relay.openChannel('bkp_t.up', { producer: a.agentId });
+    const a = await agentData(transport);
+    const up = hub.agents.relay.openChannel(`bkp_t.up_${sfx}`, { producer: a.agentId });
     const consumed = (async () => {
       let bytes = 0;
       for await (const f of up) bytes += f.length;
@@ -105,7 +110,7 @@ describe('relay', () => {
     expect(await consumed).toBe(8 * MiB);
     expect(up.stats.maxBufferedBytes).toBeLessThanOrEqual(BOUND);
 
-    const down = hub.agents.relay.openChannel('rst_t.down', { consumer: a.agentId });
+    const down = hub.agents.relay.openChannel(`rst_t.down_${sfx}`, { consumer: a.agentId });
     const writer = (async () => {
       for (let i = 0; i < 6; i++) await down.write(frame(i));
       down.end();
@@ -117,27 +122,28 @@ describe('relay', () => {
   });
 
   it('refuses an agent that is not the channel producer, and an unknown channel', async () => {
-    const a = await agentData();
-    const b = await agentData();
-    hub.agents.relay.openChannel('job_t.owned', { producer: a.agentId });
-    const sink = await b.data.openPush('job_t.owned');
+    const a = await agentData(transport);
+    const b = await agentData(transport);
+    hub.agents.relay.openChannel(`job_t.owned_${sfx}`, { producer: a.agentId });
+    const sink = await b.data.openPush(`job_t.owned_${sfx}`);
     await expect(
       (async () => {
         await sink.write(Buffer.from('x'));
         await sink.end();
       })(),
-    ).rejects.toThrow(/is not the producer of relay channel job_t.owned/);
+    ).rejects.toThrow(/is not the producer of relay channel job_t.owned_/);
     await expect(
       (async () => {
-        for await (const _f of b.data.openPull('job_t.missing')) void _f;
+        for await (const _f of b.data.openPull(`job_t.missing_${sfx}`)) void _f;
       })(),
-    ).rejects.toThrow(/relay channel "job_t.missing" is not open/);
+    ).rejects.toThrow(/relay channel "job_t.missing_.*" is not open/);
   });
 
   it('answers Call through a registered handler with the caller identity', async () => {
-    const a = await agentData();
-    hub.agents.registerCall('test.add', (agentId, p) => ({ agentId, sum: (p as { x: number; y: number }).x + (p as { x: number; y: number }).y }));
-    expect(await a.data.call('test.add', { x: 2, y: 40 })).toEqual({ agentId: a.agentId, sum: 42 });
+    const a = await agentData(transport);
+    const method = `test.add.${transport.replace(' ', '_')}`;
+    hub.agents.registerCall(method, (agentId, p) => ({ agentId, sum: (p as { x: number; y: number }).x + (p as { x: number; y: number }).y }));
+    expect(await a.data.call(method, { x: 2, y: 40 })).toEqual({ agentId: a.agentId, sum: 42 });
     await expect(a.data.call('test.nope', {})).rejects.toThrow(/no handler for call "test.nope"/);
   });
 });

@@ -9,6 +9,11 @@ export interface Welcome {
    * How often the hub expects a heartbeat, seconds.
    */
   'heartbeat_interval_seconds'?: (number);
+  /**
+   * TCP port of the hub's bulk data plane (TLS, same certificates; docs/agent-protocol.md), on
+   * the host the agent dialled for gRPC. 0: none; Push and Pull carry the data.
+   */
+  'data_port'?: (number);
 }
 
 export interface Welcome__Output {
@@ -18,4 +23,9 @@ export interface Welcome__Output {
    * How often the hub expects a heartbeat, seconds.
    */
   'heartbeat_interval_seconds': (number);
+  /**
+   * TCP port of the hub's bulk data plane (TLS, same certificates; docs/agent-protocol.md), on
+   * the host the agent dialled for gRPC. 0: none; Push and Pull carry the data.
+   */
+  'data_port': (number);
 }
