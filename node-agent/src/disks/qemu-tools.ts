@@ -25,6 +25,8 @@ export interface Qcow2Info {
   backingFile: string | null;
   /** External data file (qcow2 `data-file`), when there is one. */
   dataFile: string | null;
+  /** Encrypted clusters (qcow2 LUKS or the legacy AES): only qemu can read them. */
+  encrypted: boolean;
   bitmaps: Qcow2Bitmap[];
 }
 
@@ -32,9 +34,9 @@ function toolMissing(tool: string, cause: unknown): FerryError {
   return new FerryError('tool_missing', `${tool} is not installed on the agent; install the Debian package qemu-utils (apt-get install qemu-utils)`, { status: 501, cause });
 }
 
-export function run(tool: string, args: string[], timeoutMs = 60_000): Promise<string> {
+export function run(tool: string, args: string[], timeoutMs = 60_000, maxBuffer = 16 * 1024 * 1024): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(tool, args, { maxBuffer: 16 * 1024 * 1024, timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(tool, args, { maxBuffer, timeout: timeoutMs }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(toolMissing(tool, err));
       const msg = String(stderr || err.message).trim().split('\n').slice(-3).join(' ');
@@ -62,8 +64,18 @@ export async function qcow2Info(file: string): Promise<Qcow2Info> {
     clusterSize: Number(j['cluster-size'] ?? 65536),
     backingFile: backing ? path.resolve(path.dirname(file), backing) : null,
     dataFile: dataFile ? path.resolve(path.dirname(file), dataFile) : null,
+    encrypted: j.encrypted === true || specific.encrypt !== undefined,
     bitmaps: bitmaps.map((b) => ({ name: b.name, granularity: b.granularity, flags: b.flags ?? [] })),
   };
+}
+
+/**
+ * `qemu-img map --output=json` of a qcow2 image: where each guest range lies (see qcow2-map.ts).
+ * Run while qemu-nbd serves the image read-only: its lock keeps writers out, and a read-only
+ * open like this one shares it. The list has one entry per run of contiguous clusters.
+ */
+export async function qcow2MapJson(file: string): Promise<string> {
+  return run('qemu-img', ['map', '--output=json', '-f', 'qcow2', file], 120_000, 256 * 1024 * 1024);
 }
 
 /** One `qemu-img bitmap` operation on a (closed) qcow2 image. */
@@ -73,6 +85,8 @@ export async function bitmapOp(file: string, op: '--add' | '--remove' | '--enabl
 
 export interface NbdServer {
   socketPath: string;
+  /** Process id of qemu-nbd (benchmarks read its CPU time from /proc). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -108,7 +122,7 @@ export async function startQemuNbd(file: string, opts: { bitmap?: string; format
         const locked = /lock|in use/i.test(msg);
         throw new FerryError(locked ? 'disk_in_use' : 'qemu_tool_failed', `qemu-nbd could not serve ${file}: ${msg || `exit ${(exited as { code: number | null }).code}`}`, { status: locked ? 409 : 500, retryable: locked });
       }
-      if (await canConnect(socketPath)) return { socketPath, stop };
+      if (await canConnect(socketPath)) return { socketPath, pid: child.pid, stop };
       if (Date.now() > deadline) throw new FerryError('qemu_tool_failed', `qemu-nbd did not open ${socketPath} within ${opts.timeoutMs ?? 15_000} ms`, { status: 500, retryable: true });
       await Promise.race([new Promise((r) => setTimeout(r, 20)), spawnError]);
     }
