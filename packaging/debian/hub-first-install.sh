@@ -14,7 +14,8 @@ Ferry hub installed, $started.
   REST API:   http://$url_host:$http_port/api/v1   (health: /api/v1/health)
   Admin key:  $data_dir/admin.key, written on the first start, readable by root:
                 sudo cat $data_dir/admin.key
-  Agents:     connect to gRPC port $grpc_port; on each source host install ferry-agent and run
+  Agents:     connect to gRPC port $grpc_port and data port $((grpc_port + 1)) (unless FERRY_DATA_PORT
+              says otherwise); on each source host install ferry-agent and run
                 ferry-agent enroll --hub $agent_host:$grpc_port --token TOKEN
                 systemctl enable --now ferry-agent
   Config:     /etc/ferry-hub/ferry-hub.env, then: systemctl restart ferry-hub

@@ -70,6 +70,11 @@ describe('a migration between two agents through the hub relay', () => {
     expect(tasks.filter((x) => x.kind === 'migrate.load_unit').every((x) => x.agent_id === t.hub.agents.builtin.agentId)).toBe(true);
     expect(tasks.some((x) => x.kind === 'migrate.copy_unit')).toBe(false);
     expect(tasks.filter((x) => x.kind === 'migrate.load_unit').length).toBeGreaterThan(5);
+    // Real agent processes moved the rows over the data plane, not over gRPC Push/Pull.
+    const moved = t.hub.agents.relay.transport;
+    expect(moved.dataPlane.bytesIn).toBeGreaterThan(0);
+    expect(moved.dataPlane.bytesOut).toBe(moved.dataPlane.bytesIn);
+    expect(moved.grpc.bytesIn + moved.grpc.bytesOut).toBe(0);
 
     const expected = sqliteSummary(src.file);
     const got = await pgSummary(client, 'public');
