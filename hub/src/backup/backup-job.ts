@@ -14,7 +14,8 @@ const ATTEMPTS = 3;
 
 /**
  * The `backup` job: one backup row, one snapshot. The agent streams records on a relay
- * channel, the hub stores the missing chunks as they arrive and writes the manifest at the
+ * channel (chunks compressed by the agent with the repository's codec, which the payload
+ * names), the hub stores the missing chunks as they arrive and writes the manifest at the
  * end. A pending marker (id = backup id) keeps every chunk this backup stored or was told
  * about safe from GC until the manifest exists; a redo after an agent or hub crash reuses it.
  */
@@ -63,6 +64,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
               path: b.path!,
               chunk_size: repo.config.chunking.disk.size,
               channel: ch.name,
+              compression: repo.config.compression,
               format: b.format ?? 'auto',
               change_tracking: {
                 chain: changeTrackingChain(b.repository_id, b.source_key),
@@ -81,7 +83,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
             const { spec } = d.connections.specFor(b.connection_id!);
             const { min, avg, max } = repo.config.chunking.stream;
             task = BACKUP_TASKS.database;
-            payload = { backup_id: b.id, connection: spec, format: (b.format as 'custom' | 'plain') ?? 'custom', cdc: { min, avg, max }, channel: ch.name };
+            payload = { backup_id: b.id, connection: spec, format: (b.format as 'custom' | 'plain') ?? 'custom', cdc: { min, avg, max }, channel: ch.name, compression: repo.config.compression };
           }
           agentResult = (await ctx.runTask(agentId, task, payload, { maxAttempts: 1 })) as Record<string, unknown>;
           ingest = await ingestP;

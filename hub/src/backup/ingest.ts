@@ -18,8 +18,11 @@ export interface IngestResult {
 
 /**
  * Reads a backup's record stream (node-agent/src/tasks/backup-wire.ts) from a relay channel
- * and stores its data chunks. The repository re-hashes every chunk (`chunk_digest_mismatch`
- * refuses a chunk whose bytes do not match its name) and claims it for the pending backup.
+ * and stores its data chunks: plain ones (type 2) through `putChunk`, which compresses, and
+ * stored ones (type 3, compressed by the agent) through `putStoredChunk`, which keeps them as
+ * they came. The repository re-hashes every chunk (`chunk_digest_mismatch` refuses a chunk whose
+ * bytes do not match its name, `chunk_invalid` a stored form that does not decode to its length)
+ * and claims it for the pending backup.
  */
 export function emptyIngest(): IngestResult {
   return { diskChunks: [], streamChunks: [], size: 0, uploadedChunks: 0, uploadedBytes: 0, storedBytes: 0 };
@@ -29,8 +32,8 @@ export function emptyIngest(): IngestResult {
 export async function ingestRecords(frames: AsyncIterable<Buffer>, repo: Repository, backupId: string, kind: 'disk' | 'stream', r: IngestResult = emptyIngest()): Promise<IngestResult> {
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  const put = (digest: string, data: Buffer) => {
-    const p: Promise<void> = repo.putChunk(digest, data, { backupId }).then(
+  const put = (digest: string, data: Buffer, length: number, stored: boolean) => {
+    const p: Promise<void> = (stored ? repo.putStoredChunk(digest, data, length, { backupId }) : repo.putChunk(digest, data, { backupId })).then(
       (res) => {
         r.storedBytes += res.storedBytes;
         inFlight.delete(p);
@@ -51,10 +54,11 @@ export async function ingestRecords(frames: AsyncIterable<Buffer>, repo: Reposit
       } else {
         if (kind === 'disk') r.diskChunks.push(rec.digest);
         else r.streamChunks.push({ d: rec.digest, n: rec.length });
-        if (rec.type === RECORD.data && rec.data) {
+        const content = rec.type === RECORD.data ? rec.data : rec.type === RECORD.stored ? rec.stored : undefined;
+        if (content) {
           r.uploadedChunks++;
           r.uploadedBytes += rec.length;
-          put(rec.digest, rec.data);
+          put(rec.digest, content, rec.length, rec.type === RECORD.stored);
           while (inFlight.size >= PUT_CONCURRENCY) await Promise.race(inFlight);
         }
       }

@@ -3,7 +3,7 @@ import type { RelayChannel } from '../agents/relay.ts';
 import type { JobRunner } from '../jobs/engine.ts';
 import { RECORD, RecordPacker, type RestoreDatabasePayload, type RestoreDiskPayload } from '../../../node-agent/src/tasks/backup-wire.ts';
 import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
-import { restoreSnapshot, type Repository, type SnapshotManifest } from './repository/index.ts';
+import { restoreStoredSnapshot, type Repository, type SnapshotManifest, type StoredBlock } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';
 
 const ATTEMPTS = 3;
@@ -14,8 +14,11 @@ export interface RestoreParams {
 }
 
 /**
- * The `restore` job: the hub reads the snapshot (every chunk re-hashed by the repository) and
- * streams it as records to the target agent, which hashes each chunk again before writing.
+ * The `restore` job: the hub reads the snapshot's chunks from the packs and streams them in
+ * their stored form (type-3 records) to the target agent, which decodes and hashes each chunk
+ * before writing and refuses a mismatch. The hub does not decode or hash them (its CPU was the
+ * bottleneck; `POST /backups/{id}/verify` is the hub-side check); a missing chunk or a truncated
+ * pack still stops the restore here.
  */
 export function restoreJobRunner(d: BackupDeps): JobRunner {
   return async (ctx) => {
@@ -69,11 +72,10 @@ export function restoreJobRunner(d: BackupDeps): JobRunner {
 
 async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, state: { repoError?: unknown }): Promise<void> {
   const packer = new RecordPacker((f) => ch.write(f));
-  const blocks = restoreSnapshot(repo, m.id, { zeros: 'null', readAhead: 32 });
+  const blocks = restoreStoredSnapshot(repo, m, { readAhead: 32 });
   try {
-    let i = 0;
     for (;;) {
-      let next: IteratorResult<{ offset: number; length: number; data: Buffer | null }>;
+      let next: IteratorResult<StoredBlock>;
       try {
         next = await blocks.next();
       } catch (e) {
@@ -82,10 +84,8 @@ async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, 
       }
       if (next.done) break;
       const block = next.value;
-      const digest = m.kind === 'disk' ? m.chunks[i] : m.chunks[i]?.d;
-      i++;
-      if (block.data === null) await packer.add(RECORD.zero, '', block.length);
-      else await packer.add(RECORD.data, digest!, block.length, block.data);
+      if (block.stored === null) await packer.add(RECORD.zero, '', block.length);
+      else await packer.addStored(block.digest!, block.length, block.stored);
     }
     await packer.flush();
     ch.end();

@@ -4,6 +4,7 @@ import { cdcChunks } from '../../../common/src/chunking/index.ts';
 import { FerryError } from '../../../common/src/errors.ts';
 import { ChunkUploader } from './backup-uploader.ts';
 import type { BackupDatabasePayload, BackupDatabaseResult, DatabaseConnectionSpec } from './backup-wire.ts';
+import { checkCompression } from './stored-chunk.ts';
 import type { TaskHandler } from './types.ts';
 
 /** libpq environment for the pg tools: the password travels in the environment, never on a command line. */
@@ -17,8 +18,8 @@ export function pgEnv(c: DatabaseConnectionSpec, database?: string): NodeJS.Proc
 
 /**
  * `backup.database`: streams `pg_dump` (custom format without compression, or plain SQL)
- * through content-defined chunking, so unchanged parts of the next dump deduplicate; the
- * repository compresses what it stores.
+ * through content-defined chunking, so unchanged parts of the next dump deduplicate. Chunks are
+ * compressed here when the hub passes the repository's compression (else the hub compresses).
  */
 export const backupDatabase: TaskHandler = async (payload, ctx) => {
   const p = payload as BackupDatabasePayload;
@@ -35,7 +36,7 @@ export const backupDatabase: TaskHandler = async (payload, ctx) => {
   const onAbort = () => child.kill('SIGTERM');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const sink = await ctx.openPush(p.channel);
-  const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f));
+  const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f), undefined, checkCompression(p.compression));
   let size = 0;
   let chunks = 0;
   try {
@@ -56,7 +57,7 @@ export const backupDatabase: TaskHandler = async (payload, ctx) => {
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }
-  const r: BackupDatabaseResult = { size, chunks, looked_up_chunks: up.lookedUp, uploaded_chunks: up.uploadedChunks, uploaded_bytes: up.packer.dataBytes };
+  const r: BackupDatabaseResult = { size, chunks, looked_up_chunks: up.lookedUp, uploaded_chunks: up.uploadedChunks, uploaded_bytes: up.packer.dataBytes, sent_bytes: up.packer.sentBytes };
   ctx.log('info', `Dumped ${size} bytes in ${chunks} chunk(s); uploaded ${r.uploaded_bytes} bytes`);
   return r;
 };

@@ -9,6 +9,7 @@ import type { DiskSource, Extent } from '../disks/types.ts';
 import { ChunkUploader } from './backup-uploader.ts';
 import { ReadBuffers } from './read-buffers.ts';
 import { decodeDigestList, type BackupDiskPayload, type BackupDiskResult } from './backup-wire.ts';
+import { checkCompression } from './stored-chunk.ts';
 import type { TaskContext, TaskHandler } from './types.ts';
 
 /** Bytes read per read call: 16 chunks of 64 KiB; large enough that syscalls do not dominate. */
@@ -81,7 +82,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     // Pooled read buffers (raw sources): reads in flight, plus the chunks one lookup batch holds.
     const buffers = new ReadBuffers(READ_BYTES, READ_AHEAD + 20);
     const readInto = hasReadInto(disk) ? disk.readInto.bind(disk) : null;
-    const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f), buffers);
+    const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f), buffers, checkCompression(p.compression));
     let lastReport = 0;
     const report = (force = false) => {
       const t = Date.now();
@@ -163,7 +164,8 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     r.looked_up_chunks = up.lookedUp;
     r.uploaded_chunks = up.uploadedChunks;
     r.uploaded_bytes = up.packer.dataBytes;
-    ctx.log('info', `Read ${r.bytes_read} bytes of ${size}${r.tracked ? ` (changed extents only, ${r.carried_chunks} chunks carried)` : ''}; uploaded ${r.uploaded_chunks} chunk(s), ${r.uploaded_bytes} bytes`, { ...r });
+    r.sent_bytes = up.packer.sentBytes;
+    ctx.log('info', `Read ${r.bytes_read} bytes of ${size}${r.tracked ? ` (changed extents only, ${r.carried_chunks} chunks carried)` : ''}; uploaded ${r.uploaded_chunks} chunk(s), ${r.uploaded_bytes} bytes (${r.sent_bytes} on the wire)`, { ...r });
     return r;
   } finally {
     await disk.release();

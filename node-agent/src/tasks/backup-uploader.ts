@@ -1,5 +1,5 @@
 import { FerryError } from '../../../common/src/errors.ts';
-import { BACKUP_CALLS, RECORD, RecordPacker } from './backup-wire.ts';
+import { BACKUP_CALLS, RECORD, RecordPacker, type ChunkCompression } from './backup-wire.ts';
 import type { TaskContext } from './types.ts';
 
 /** Digests asked about in one `backup.has_chunks` call; also bounds the chunk data held back (×64 KiB). */
@@ -14,7 +14,9 @@ type Entry =
  * Turns a backup's chunks, in order, into records on the push channel. Chunks the agent cannot
  * vouch for ("candidates") are held back until a batch is full, then one Call asks the hub
  * which of them it already has; only the missing ones travel as data. Digests seen in this run
- * (sent or known) are never asked about twice.
+ * (sent or known) are never asked about twice. With the repository's `compression` given, the
+ * missing chunks travel in their stored form (type 3, compressed here); without, as plain
+ * bytes (type 2) that the hub compresses.
  */
 export class ChunkUploader {
   readonly packer: RecordPacker;
@@ -26,6 +28,8 @@ export class ChunkUploader {
   emitted = 0;
   lookedUp = 0;
   uploadedChunks = 0;
+  /** zstd level for type-3 records; null: stored raw (type 3); undefined: type 2. */
+  private readonly level: number | null | undefined;
 
   constructor(
     private readonly ctx: TaskContext,
@@ -33,8 +37,10 @@ export class ChunkUploader {
     send: (frame: Buffer) => Promise<void>,
     /** Told when a candidate's bytes are held (queued) and when they are no longer needed. */
     private readonly holds?: { retain(data: Buffer): void; release(data: Buffer): void },
+    compression?: ChunkCompression,
   ) {
     this.packer = new RecordPacker(send);
+    this.level = compression === undefined ? undefined : compression.codec === 'zstd' ? compression.level : null;
   }
 
   async zero(length: number): Promise<void> {
@@ -107,8 +113,9 @@ export class ChunkUploader {
         await this.packer.add(RECORD.ref, e.digest, e.data.length);
         this.holds?.release(e.data);
       } else {
-        await this.packer.add(RECORD.data, e.digest, e.data.length, e.data);
-        // The packer copied the bytes into its frame: the read buffer may be reused.
+        if (this.level === undefined) await this.packer.add(RECORD.data, e.digest, e.data.length, e.data);
+        else await this.packer.addCompressed(e.digest, e.data, this.level);
+        // The packer copied (or compressed) the bytes into its frame: the read buffer may be reused.
         this.holds?.release(e.data);
         this.uploadedChunks++;
       }

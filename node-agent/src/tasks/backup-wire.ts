@@ -1,5 +1,8 @@
 import { FerryError } from '../../../common/src/errors.ts';
 import { FRAME_HEADROOM, markHeadroom } from '../session/data-frame.ts';
+import { encodeStoredInto, storedBound, type ChunkCompression } from './stored-chunk.ts';
+
+export type { ChunkCompression } from './stored-chunk.ts';
 
 /**
  * The record stream carried on a backup or restore relay channel. Shared by the agent (which
@@ -8,19 +11,31 @@ import { FRAME_HEADROOM, markHeadroom } from '../session/data-frame.ts';
  * One record per chunk, in order of the chunks in the snapshot:
  *
  *   byte 0        type: 0 = zero range (no data), 1 = reference (chunk already in the
- *                 repository, no data), 2 = data (the chunk's bytes follow)
- *   bytes 1..32   SHA-256 of the chunk (32 zero bytes for type 0)
- *   bytes 33..36  length of the chunk, uint32 big-endian
- *   bytes 37..    the chunk's bytes (type 2 only), uncompressed
+ *                 repository, no data), 2 = data (the chunk's plain bytes follow),
+ *                 3 = stored (the chunk in the repository's stored form follows)
+ *   bytes 1..32   SHA-256 of the chunk's plain bytes (32 zero bytes for type 0)
+ *   bytes 33..36  length of the chunk (plain bytes), uint32 big-endian
+ *   type 2:
+ *   bytes 37..    the chunk's bytes, uncompressed (37 + length bytes in all)
+ *   type 3:
+ *   bytes 37..40  stored length s, uint32 big-endian (at least 1)
+ *   bytes 41..    the stored form, s bytes: codec byte (0 raw, 1 zstd frame) + payload,
+ *                 exactly as the repository stores a chunk (docs/repository-format.md)
  *
- * A frame holds whole records only, so a reader never reassembles across frames. Chunks are
- * sent uncompressed: the repository compresses on store and needs the plain bytes to check
- * the digest anyway, and on the loopback/LAN paths Ferry targets, CPU is scarcer than bandwidth.
+ * A frame holds whole records only, so a reader never reassembles across frames.
+ *
+ * Type 3 moves compression to the ends: a backup agent compresses (with the repository's codec
+ * and level, passed in the task payload) and the hub stores the bytes as they came after
+ * decoding them once to check the digest; a restore sends the pack's bytes without decoding
+ * and the agent decodes and checks. The hub's CPU was the bottleneck of both. Type 2 remains
+ * for payloads without compression (older hubs, `codec: 'none'`).
  */
-export const RECORD = { zero: 0, ref: 1, data: 2 } as const;
+export const RECORD = { zero: 0, ref: 1, data: 2, stored: 3 } as const;
 export type RecordType = (typeof RECORD)[keyof typeof RECORD];
 
 export const RECORD_HEADER_BYTES = 37;
+/** Header of a type-3 record: the common header plus the stored length. */
+export const STORED_HEADER_BYTES = 41;
 /** Frames are cut near this size (a frame always holds at least one record). */
 export const FRAME_TARGET_BYTES = 1024 * 1024;
 const ZERO_DIGEST = Buffer.alloc(32);
@@ -32,6 +47,8 @@ export interface ChunkRecord {
   length: number;
   /** Present for data records: a view into the frame (copy it to keep it past the frame). */
   data?: Buffer;
+  /** Present for stored records: the stored form (codec byte + payload), a view into the frame. */
+  stored?: Buffer;
 }
 
 export function encodeRecordHeader(type: RecordType, digest: string, length: number): Buffer {
@@ -53,16 +70,24 @@ export function* decodeRecords(frame: Buffer): Generator<ChunkRecord> {
     if (type === RECORD.zero) {
       yield { type, digest: '', length };
       pos += RECORD_HEADER_BYTES;
-    } else if (type === RECORD.ref || type === RECORD.data) {
+    } else if (type === RECORD.ref) {
+      yield { type, digest: frame.toString('hex', pos + 1, pos + 33), length };
+      pos += RECORD_HEADER_BYTES;
+    } else if (type === RECORD.data) {
       const digest = frame.toString('hex', pos + 1, pos + 33);
       pos += RECORD_HEADER_BYTES;
-      if (type === RECORD.ref) {
-        yield { type, digest, length };
-      } else {
-        if (frame.length - pos < length) throw protocolError(`a data record of ${length} bytes is cut after ${frame.length - pos} bytes`);
-        yield { type, digest, length, data: frame.subarray(pos, pos + length) };
-        pos += length;
-      }
+      if (frame.length - pos < length) throw protocolError(`a data record of ${length} bytes is cut after ${frame.length - pos} bytes`);
+      yield { type, digest, length, data: frame.subarray(pos, pos + length) };
+      pos += length;
+    } else if (type === RECORD.stored) {
+      if (frame.length - pos < STORED_HEADER_BYTES) throw protocolError(`a stored record header is cut at byte ${pos} of a ${frame.length}-byte frame`);
+      const digest = frame.toString('hex', pos + 1, pos + 33);
+      const storedLength = frame.readUInt32BE(pos + 37);
+      pos += STORED_HEADER_BYTES;
+      if (storedLength < 1) throw protocolError(`a stored record at byte ${pos - STORED_HEADER_BYTES} has no codec byte`);
+      if (frame.length - pos < storedLength) throw protocolError(`a stored record of ${storedLength} bytes is cut after ${frame.length - pos} bytes`);
+      yield { type, digest, length, stored: frame.subarray(pos, pos + storedLength) };
+      pos += storedLength;
     } else {
       throw protocolError(`unknown record type ${type} at byte ${pos}`);
     }
@@ -76,36 +101,81 @@ function protocolError(message: string): FerryError {
 /**
  * Packs records into frames of about FRAME_TARGET_BYTES and hands each full frame to `send`
  * (which applies backpressure). Call `flush()` at the end. Headers and chunk bytes are written
- * straight into one frame buffer: each byte is copied once here, with no per-record header
- * allocation and no concat. The buffer keeps FRAME_HEADROOM bytes in front of the records so the
- * gRPC layer can encode the frame in place (session/data-frame.ts). A frame is never reused
- * after `send` (the transport may still hold it).
+ * straight into one frame buffer: each byte is copied once here (compressed chunks are
+ * compressed into the frame), with no per-record allocation and no concat. The buffer keeps
+ * FRAME_HEADROOM bytes in front of the records so the gRPC layer can encode the frame in place
+ * (session/data-frame.ts). A frame is never reused after `send` (the transport may still hold it).
  */
 export class RecordPacker {
   private frame: Buffer | null = null;
   private bytes = 0;
-  /** Bytes of chunk data sent in data records. */
+  /** Plain bytes of the chunks sent with their content (types 2 and 3). */
   dataBytes = 0;
+  /** Bytes of chunk content on the wire: plain bytes of type 2, stored forms of type 3. */
+  sentBytes = 0;
   records = 0;
 
   constructor(private readonly send: (frame: Buffer) => Promise<void>) {}
 
+  /** A zero (type 0), reference (type 1) or data (type 2, with `data`) record. */
   async add(type: RecordType, digest: string, length: number, data?: Buffer): Promise<void> {
+    if (type === RECORD.stored) throw new Error('stored records go through addStored or addCompressed');
     const size = RECORD_HEADER_BYTES + (type === RECORD.data ? length : 0);
     if (type === RECORD.data && (!data || data.length !== length)) throw new Error(`data record of ${length} bytes given ${data?.length ?? 0}`);
+    const at = await this.reserve(size);
+    this.header(at, type, digest, length);
+    if (type === RECORD.data) {
+      data!.copy(this.frame!, at + RECORD_HEADER_BYTES);
+      this.dataBytes += length;
+      this.sentBytes += length;
+    }
+    this.commit(size);
+  }
+
+  /** A stored record (type 3) of a chunk already in its stored form (the hub restoring from a pack). */
+  async addStored(digest: string, length: number, stored: Buffer): Promise<void> {
+    if (stored.length < 1) throw new Error(`stored form of chunk ${digest} is empty`);
+    const size = STORED_HEADER_BYTES + stored.length;
+    const at = await this.reserve(size);
+    this.header(at, RECORD.stored, digest, length);
+    this.frame!.writeUInt32BE(stored.length, at + RECORD_HEADER_BYTES);
+    stored.copy(this.frame!, at + STORED_HEADER_BYTES);
+    this.dataBytes += length;
+    this.sentBytes += stored.length;
+    this.commit(size);
+  }
+
+  /**
+   * A stored record (type 3) of `data` compressed at `level` (raw when that saves less than
+   * 1/32, or with `level` null), compressed straight into the frame.
+   */
+  async addCompressed(digest: string, data: Buffer, level: number | null): Promise<void> {
+    const at = await this.reserve(STORED_HEADER_BYTES + storedBound(data.length));
+    this.header(at, RECORD.stored, digest, data.length);
+    const n = encodeStoredInto(this.frame!, at + STORED_HEADER_BYTES, data, level);
+    this.frame!.writeUInt32BE(n, at + RECORD_HEADER_BYTES);
+    this.dataBytes += data.length;
+    this.sentBytes += n;
+    this.commit(STORED_HEADER_BYTES + n);
+  }
+
+  /** Where a record of at most `size` bytes goes in the current frame (sending the full one first). */
+  private async reserve(size: number): Promise<number> {
     if (this.bytes > 0 && this.bytes + size > FRAME_TARGET_BYTES) await this.flush();
     // allocUnsafeSlow: a frame outlives many small allocations, so it should not pin a pool slab.
     this.frame ??= Buffer.allocUnsafeSlow(FRAME_HEADROOM + Math.max(FRAME_TARGET_BYTES, size));
-    const f = this.frame;
-    const at = FRAME_HEADROOM + this.bytes;
+    return FRAME_HEADROOM + this.bytes;
+  }
+
+  private header(at: number, type: RecordType, digest: string, length: number): void {
+    const f = this.frame!;
     f[at] = type;
     if (type === RECORD.zero || digest === '') f.fill(0, at + 1, at + 33);
     else f.write(digest, at + 1, 32, 'hex');
     f.writeUInt32BE(length, at + 33);
-    if (type === RECORD.data) {
-      data!.copy(f, at + RECORD_HEADER_BYTES);
-      this.dataBytes += length;
-    }
+  }
+
+  private commit(size: number): void {
     this.bytes += size;
     this.records++;
   }
@@ -156,6 +226,11 @@ export interface BackupDiskPayload {
   format?: string | null;
   /** Changed-block tracking (qcow2 dirty bitmaps); sources without tracking ignore it. */
   change_tracking?: ChangeTrackingPayload;
+  /**
+   * The repository's compression: the agent uploads chunks as type-3 records in their stored
+   * form. Absent: type-2 records, the hub compresses.
+   */
+  compression?: ChunkCompression;
 }
 
 export interface ChangeTrackingPayload {
@@ -174,7 +249,10 @@ export interface BackupDiskResult {
   unchanged_chunks: number;
   looked_up_chunks: number;
   uploaded_chunks: number;
+  /** Plain bytes of the chunks uploaded. */
   uploaded_bytes: number;
+  /** What those chunks took on the wire (compressed, for type-3 records). */
+  sent_bytes?: number;
   /** Every byte read from the disk, audit reads included. */
   bytes_read: number;
   /** Format the disk was read as. */
@@ -215,6 +293,8 @@ export interface BackupDatabasePayload {
   format: 'custom' | 'plain';
   cdc: { min: number; avg: number; max: number };
   channel: string;
+  /** As in BackupDiskPayload: present, the agent compresses and sends type-3 records. */
+  compression?: ChunkCompression;
 }
 
 export interface BackupDatabaseResult {
@@ -223,6 +303,7 @@ export interface BackupDatabaseResult {
   looked_up_chunks: number;
   uploaded_chunks: number;
   uploaded_bytes: number;
+  sent_bytes?: number;
 }
 
 /** Payload of `restore.database`. */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { FerryError } from '../../../common/src/errors.ts';
 import { pgEnv } from './backup-database.ts';
 import { decodeRecords, RECORD, type RestoreDatabasePayload } from './backup-wire.ts';
+import { decodeStored, StoredChunkInvalid } from './stored-chunk.ts';
 import type { TaskHandler } from './types.ts';
 
 /**
@@ -38,10 +39,20 @@ export const restoreDatabase: TaskHandler = async (payload, ctx) => {
   try {
     for await (const frame of ctx.openPull(p.channel)) {
       for (const rec of decodeRecords(frame)) {
-        if (rec.type !== RECORD.data || !rec.data) throw new FerryError('backup_stream_invalid', 'a database restore stream carried a record without data', { status: 400 });
-        const actual = createHash('sha256').update(rec.data).digest('hex');
+        let data: Buffer;
+        if (rec.type === RECORD.data && rec.data) data = rec.data;
+        else if (rec.type === RECORD.stored && rec.stored) {
+          try {
+            // A new buffer per compressed chunk: stdin keeps what it was given until it drains.
+            data = decodeStored(rec.stored, rec.length);
+          } catch (e) {
+            if (e instanceof StoredChunkInvalid) throw new FerryError('chunk_digest_mismatch', `restore refused: the chunk at offset ${offset} does not decode (${e.message})`, { status: 422 });
+            throw e;
+          }
+        } else throw new FerryError('backup_stream_invalid', 'a database restore stream carried a record without data', { status: 400 });
+        const actual = createHash('sha256').update(data).digest('hex');
         if (actual !== rec.digest) throw new FerryError('chunk_digest_mismatch', `restore refused: the chunk at offset ${offset} hashes to ${actual}, not ${rec.digest}`, { status: 422 });
-        if (!child.stdin.write(rec.data)) await new Promise<void>((res) => child.stdin.once('drain', res));
+        if (!child.stdin.write(data)) await new Promise<void>((res) => child.stdin.once('drain', res));
         offset += rec.length;
       }
       ctx.progress({ percent: p.size ? Math.floor((offset / p.size) * 100) : 100, phase: 'restoring', counters: { bytes_restored: offset } });

@@ -4,14 +4,22 @@ import path from 'node:path';
 import { FerryError } from '../../../common/src/errors.ts';
 import { checkWriteAllowed, splitList } from '../disks/path-policy.ts';
 import { decodeRecords, RECORD, type RestoreDiskPayload, type RestoreDiskResult } from './backup-wire.ts';
+import { decodeStored, STORED_CODEC, StoredChunkInvalid } from './stored-chunk.ts';
 import type { TaskHandler } from './types.ts';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
+/**
+ * Compressed chunks decode into this buffer, one after another, until the next one does not
+ * fit: then the pending run is written and the buffer reused. Bounds the memory a frame of
+ * well-compressed chunks takes (1 MiB of zstd can hold far more than 1 MiB of chunks).
+ */
+const DECODE_BYTES = 4 * 1024 * 1024;
 
 /**
  * `restore.disk`: writes a snapshot streamed by the hub to a file or block device inside
- * FERRY_AGENT_RESTORE_PATHS. Every data chunk is re-hashed before it is written and a mismatch
- * stops the restore (`chunk_digest_mismatch`). A regular file is cut to the snapshot's size
+ * FERRY_AGENT_RESTORE_PATHS. Chunks come plain (type 2) or in the repository's stored form
+ * (type 3, decoded here: the hub sends pack bytes as they are). Every chunk is re-hashed before
+ * it is written and a mismatch or an undecodable chunk stops the restore (`chunk_digest_mismatch`). A regular file is cut to the snapshot's size
  * first, so zero chunks stay holes; a block device gets them written as zeros.
  */
 export const restoreDisk: TaskHandler = async (payload, ctx) => {
@@ -36,32 +44,50 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
     if (!block) await fh.truncate(p.size);
     let offset = 0;
     let lastReport = 0;
+    const decoded = Buffer.allocUnsafeSlow(DECODE_BYTES);
+    let decodedUsed = 0;
+    // Contiguous data chunks go out in one writev (a frame holds ~16 of them, more when compressed).
+    let run: Buffer[] = [];
+    let runAt = 0;
+    let runBytes = 0;
+    const flush = async () => {
+      if (run.length) await writeRun(fh, run, runAt, runBytes);
+      run = [];
+      runBytes = 0;
+      decodedUsed = 0; // written: the decode buffer is free again
+    };
+    const refuse = (digest: string, why: string): FerryError =>
+      new FerryError('chunk_digest_mismatch', `restore refused: the chunk at offset ${offset} ${why}; nothing more is written`, { status: 422, details: { offset, digest } });
     for await (const frame of ctx.openPull(p.channel)) {
-      // Contiguous data chunks of one frame go out in one writev (a frame holds ~16 of them).
-      let run: Buffer[] = [];
-      let runAt = 0;
-      let runBytes = 0;
-      const flush = async () => {
-        if (run.length) await writeRun(fh, run, runAt, runBytes);
-        run = [];
-        runBytes = 0;
-      };
       for (const rec of decodeRecords(frame)) {
         if (rec.type === RECORD.zero) {
           await flush();
           if (block) await writeAll(fh, ZEROS, offset, rec.length);
           else r.zero_bytes_skipped += rec.length;
-        } else if (rec.type === RECORD.data && rec.data) {
-          const actual = createHash('sha256').update(rec.data).digest('hex');
-          if (actual !== rec.digest) {
-            throw new FerryError('chunk_digest_mismatch', `restore refused: the chunk at offset ${offset} hashes to ${actual}, not to ${rec.digest}; nothing more is written`, {
-              status: 422,
-              details: { offset, digest: rec.digest },
-            });
+        } else if ((rec.type === RECORD.data && rec.data) || (rec.type === RECORD.stored && rec.stored)) {
+          let data: Buffer;
+          if (rec.data) {
+            data = rec.data;
+          } else {
+            let into: Buffer | undefined;
+            if (rec.stored![0] === STORED_CODEC.zstd) {
+              if (rec.length > DECODE_BYTES - decodedUsed) await flush();
+              // A chunk larger than the whole buffer (chunk sizes above 4 MiB) gets its own.
+              into = rec.length <= DECODE_BYTES ? decoded.subarray(decodedUsed, decodedUsed + rec.length) : Buffer.allocUnsafe(rec.length);
+            }
+            try {
+              data = decodeStored(rec.stored!, rec.length, into);
+            } catch (e) {
+              if (e instanceof StoredChunkInvalid) throw refuse(rec.digest, `does not decode (${e.message})`);
+              throw e;
+            }
+            if (into && rec.length <= DECODE_BYTES) decodedUsed += rec.length;
           }
+          const actual = createHash('sha256').update(data).digest('hex');
+          if (actual !== rec.digest) throw refuse(rec.digest, `hashes to ${actual}, not to ${rec.digest}`);
           r.chunks_verified++;
           if (run.length === 0) runAt = offset;
-          run.push(rec.data);
+          run.push(data);
           runBytes += rec.length;
           r.bytes_written += rec.length;
         } else {
@@ -69,6 +95,7 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
         }
         offset += rec.length;
       }
+      // Raw chunks are views into the frame: written before the next frame replaces it.
       await flush();
       const t = Date.now();
       if (t - lastReport >= 500) {

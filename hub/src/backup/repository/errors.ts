@@ -1,6 +1,8 @@
 /** Every condition the repository reports, with the HTTP status an API layer should use. */
 export const REPOSITORY_ERRORS = {
   chunk_digest_mismatch: { status: 400, retryable: false },
+  /** An uploaded stored form that is not a valid encoding of the length it declares. */
+  chunk_invalid: { status: 400, retryable: false },
   chunk_corrupt: { status: 500, retryable: false },
   chunk_missing: { status: 409, retryable: false },
   digest_invalid: { status: 400, retryable: false },

@@ -1,20 +1,20 @@
 import type { BackendSpace, RepositoryBackend } from './backend.ts';
-import { ChunkIndex, type ChunkLocation, type Pack } from './chunk-index.ts';
-import { checkDigest, CODEC, decodeChunk, encodeChunk, sha256Hex } from './codec.ts';
-import { EncodePool, ZSTD_HEADER } from './encode-pool.ts';
+import { ChunkIndex } from './chunk-index.ts';
+import { ChunkReader, type VerifyResult } from './chunk-reader.ts';
+import { ChunkWriter, type PutChunkResult } from './chunk-writer.ts';
+import { checkDigest } from './codec.ts';
+import { EncodePool } from './encode-pool.ts';
 import { buildConfig, parseConfig, type RepositoryConfig, type RepositoryParams } from './config.ts';
 import { isRepositoryError, RepositoryError } from './errors.ts';
 import { runGc, type GcOptions, type GcResult } from './gc.ts';
-import { CONFIG_KEY, packKey, SNAPSHOTS_PREFIX, snapshotKey } from './keys.ts';
+import { CONFIG_KEY, SNAPSHOTS_PREFIX, snapshotKey } from './keys.ts';
 import { loadPacks } from './pack-loader.ts';
-import { PACK_MAGIC } from './pack-format.ts';
-import { PackWriter } from './pack-writer.ts';
-
-const PACK_HEADER_SIZE = PACK_MAGIC.length;
-const packKeyOf = (pack: Pack): string => packKey(pack.id);
 import { LocalDiskBackend } from './local-disk-backend.ts';
 import { manifestDigests, parseManifest, summarize, type SnapshotManifest, type SnapshotSummary } from './manifest.ts';
 import { PendingBackups, type PendingBackup } from './pending.ts';
+
+export type { PutChunkResult } from './chunk-writer.ts';
+export type { VerifyResult } from './chunk-reader.ts';
 
 export interface RepositoryOptions {
   /** Clock, injected so tests control GC grace periods and temp-file ages. @default Date.now */
@@ -47,7 +47,6 @@ function sharedPool(threads: number): EncodePool | null {
   }
   return p;
 }
-const RAW_HEADER = Buffer.from([CODEC.raw]);
 
 export interface RepositoryStats {
   /** Sum of the sizes of all snapshots (what restoring all of them would write). */
@@ -61,22 +60,6 @@ export interface RepositoryStats {
   /** Pack files sealed in the repository, and their bytes on disk (including dead chunks GC left). */
   packCount?: number;
   packBytes?: number;
-}
-
-export interface PutChunkResult {
-  /** False when the chunk was already stored (deduplicated). */
-  stored: boolean;
-  /** Bytes written for this chunk (0 when deduplicated). */
-  storedBytes: number;
-}
-
-export interface VerifyResult {
-  snapshotId: string;
-  /** Distinct chunks read and re-hashed. */
-  checked: number;
-  missing: string[];
-  damaged: string[];
-  ok: boolean;
 }
 
 /**
@@ -93,21 +76,18 @@ export class Repository {
   /** Set while a GC runs: manifests written meanwhile add their digests so the sweep keeps them. */
   private gcMarks: Set<string> | null = null;
   private readonly packSize: number;
-  private readonly pool: EncodePool | null;
-  /** The pack being filled by putChunk. */
-  private current: Promise<PackWriter> | null = null;
-  private currentWriter: PackWriter | null = null;
-  private readonly sealing = new Set<Promise<void>>();
-  /** A background seal that failed; the next flush reports it. */
-  private sealFailure: unknown = null;
+  private readonly writer: ChunkWriter;
+  private readonly reader: ChunkReader;
 
   private constructor(backend: RepositoryBackend, config: RepositoryConfig, now: () => number, packSize: number, encodeThreads: number) {
-    this.pool = sharedPool(encodeThreads);
     this.backend = backend;
     this.config = config;
     this.now = now;
     this.packSize = packSize;
     this.pending = new PendingBackups(backend);
+    const maxChunk = Math.max(config.chunking.disk.size, config.chunking.stream.max);
+    this.writer = new ChunkWriter(backend, this.index, this.pending, config.compression, packSize, sharedPool(encodeThreads), maxChunk);
+    this.reader = new ChunkReader(backend, this.index);
   }
 
   /** Creates a repository in `root` (a folder that is empty or missing) on the local disk. */
@@ -180,125 +160,37 @@ export class Repository {
 
   /**
    * Stores `data` under `digest` after checking that SHA-256(data) is `digest`
-   * (`chunk_digest_mismatch` otherwise). Already stored: no write. When it resolves the
-   * chunk is in the open pack (readable, `hasChunks` true); it is durable after `flush()` or
-   * the next `writeSnapshot`, which seal the pack first.
+   * (`chunk_digest_mismatch` otherwise), compressed with the repository's codec. Already
+   * stored: no write. When it resolves the chunk is in the open pack (readable, `hasChunks`
+   * true); it is durable after `flush()` or the next `writeSnapshot`, which seal the pack first.
    */
-  async putChunk(digest: string, data: Buffer, options: { backupId?: string } = {}): Promise<PutChunkResult> {
-    checkDigest(digest);
-    // Off the event loop when a pool is configured and the chunk is worth the trip; the
-    // inline path also serves chunks already stored (only the hash check is needed).
-    const pooled = this.pool !== null && data.length >= 4096 && !this.index.has(digest);
-    const encoded = pooled ? await this.pool!.encode(data, this.config.compression.codec === 'zstd' ? this.config.compression.level : null) : null;
-    const actual = encoded ? encoded.digest : sha256Hex(data);
-    if (actual !== digest) {
-      throw new RepositoryError('chunk_digest_mismatch', `chunk data hashes to ${actual}, not to the digest given (${digest}); refused`, { digest });
-    }
-    if (this.index.has(digest)) {
-      if (options.backupId !== undefined) await this.pending.claim(options.backupId, [digest]);
-      return { stored: false, storedBytes: 0 };
-    }
-    if (options.backupId !== undefined) this.pending.claimInMemory(options.backupId, digest);
-    let mine = false;
-    const result = await this.index.writeOnce(digest, async () => {
-      mine = true;
-      if (this.index.has(digest)) return { stored: false, storedBytes: 0 };
-      const parts = encoded ? [encoded.zstd ? ZSTD_HEADER : RAW_HEADER, encoded.zstd ?? data] : encodeChunk(data, this.config.compression);
-      let w = await this.writer();
-      while (w.sealed) w = await this.writer(); // rotated by another put meanwhile
-      const appended = w.append(digest, parts);
-      if (w.size >= this.packSize) this.rotate(w);
-      const entry = await appended;
-      if (w.failed) throw new Error(`pack ${w.pack.id} failed to seal; chunk ${digest} was not stored`);
-      this.index.set(digest, { pack: w.pack, offset: entry.offset, length: entry.length });
-      return { stored: true, storedBytes: entry.length };
-    });
-    // Concurrent callers for one digest share one write; only the one that wrote reports it.
-    return mine ? result : { stored: false, storedBytes: 0 };
+  putChunk(digest: string, data: Buffer, options: { backupId?: string } = {}): Promise<PutChunkResult> {
+    return this.writer.putChunk(digest, data, options.backupId);
+  }
+
+  /**
+   * Stores a chunk that arrives in its stored form (codec byte + payload, as an agent compressed
+   * it), as it came: no recompression. It is decoded once to check it: `chunk_invalid` when
+   * `length` exceeds this repository's largest chunk, the stored form is longer than raw, or it
+   * does not decode to exactly `length` bytes (a zstd bomb stops at `length`); then
+   * `chunk_digest_mismatch` as in putChunk. `stored` is kept (not copied) until written.
+   */
+  putStoredChunk(digest: string, stored: Buffer, length: number, options: { backupId?: string } = {}): Promise<PutChunkResult> {
+    return this.writer.putStoredChunk(digest, stored, length, options.backupId);
   }
 
   /** The chunk's data, decoded and re-hashed: `chunk_corrupt` when it does not match. */
-  async getChunk(digest: string): Promise<Buffer> {
-    checkDigest(digest);
-    const stored = await this.readStored(digest);
-    const data = decodeChunk(stored, digest);
-    if (sha256Hex(data) !== digest) {
-      throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: its content no longer hashes to its name`, { digest });
-    }
-    return data;
+  getChunk(digest: string): Promise<Buffer> {
+    return this.reader.getChunk(digest);
   }
 
-  private async readStored(digest: string): Promise<Buffer> {
-    const missing = (): RepositoryError => new RepositoryError('chunk_missing', `chunk ${digest} is not in the repository`, { digest });
-    let loc = this.index.get(digest);
-    // A repack may move the chunk and delete its old pack between the lookup and the read:
-    // look again when the pack has gone.
-    for (let attempt = 0; loc; attempt++) {
-      try {
-        const stored = await this.readAt(loc);
-        if (stored.length < loc.length) {
-          throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: its pack ${loc.pack.id} is truncated`, { digest });
-        }
-        return stored;
-      } catch (err) {
-        if (!isRepositoryError(err, 'object_not_found')) throw err;
-        const again = this.index.get(digest);
-        if (attempt > 0 || again === loc) throw missing();
-        loc = again;
-      }
-    }
-    throw missing();
-  }
-
-  private readAt(loc: ChunkLocation): Promise<Buffer> {
-    const w = loc.pack.writer;
-    return w ? w.read(loc.offset, loc.length) : this.backend.readAt(packKeyOf(loc.pack), loc.offset, loc.length);
-  }
-
-  /** The open pack (created on first use), never one that is sealing. */
-  private async writer(): Promise<PackWriter> {
-    for (;;) {
-      if (!this.current) {
-        const p = PackWriter.create(this.backend).then((w) => {
-          this.index.packs.set(w.pack.id, w.pack);
-          if (this.current === p) this.currentWriter = w;
-          return w;
-        });
-        p.catch(() => {
-          if (this.current === p) this.current = null;
-        });
-        this.current = p;
-      }
-      const w = await this.current;
-      if (!w.sealed) return w;
-    }
-  }
-
-  /** Detaches `w` from new appends and seals it in the background (flush awaits it). */
-  private rotate(w: PackWriter): void {
-    if (w.sealed) return;
-    if (this.currentWriter === w) {
-      this.current = null;
-      this.currentWriter = null;
-    }
-    const p = this.sealWriter(w).catch((err: unknown) => {
-      this.sealFailure ??= err;
-    });
-    this.sealing.add(p);
-    void p.finally(() => this.sealing.delete(p));
-  }
-
-  /** Seals a pack; on failure its chunks leave the index (writers upload them again). */
-  private async sealWriter(w: PackWriter): Promise<void> {
-    try {
-      await w.seal();
-      w.pack.writer = null;
-    } catch (err) {
-      w.failed = true;
-      for (const e of w.written) if (this.index.get(e.digest)?.pack === w.pack) this.index.delete(e.digest);
-      this.index.packs.delete(w.pack.id);
-      throw err;
-    }
+  /**
+   * The chunk's stored form (codec byte + payload) as the pack holds it, neither decoded nor
+   * re-hashed: for a reader that checks it itself (an agent restoring). A missing pack is
+   * `chunk_missing`, a truncated one or an unknown codec byte `chunk_corrupt`.
+   */
+  getStoredChunk(digest: string): Promise<Buffer> {
+    return this.reader.getStoredChunk(digest);
   }
 
   /**
@@ -352,49 +244,10 @@ export class Repository {
     this.summaries.delete(id);
   }
 
-  /** Re-reads and re-hashes every distinct chunk of the snapshot. */
+  /** Re-reads, decodes and re-hashes every distinct chunk of the snapshot. */
   async verifySnapshot(id: string, options: { concurrency?: number } = {}): Promise<VerifyResult> {
     const digests = [...manifestDigests(await this.readSnapshot(id))];
-    // Pack order, offset order: reads sweep each pack front to back.
-    const where = (d: string): string => {
-      const l = this.index.get(d);
-      return l ? `${l.pack.id}:${l.offset.toString(16).padStart(8, '0')}` : '';
-    };
-    digests.sort((a, b) => where(a).localeCompare(where(b)));
-    const missing: string[] = [];
-    const damaged: string[] = [];
-    // A pack deleted from under a running hub stays readable through a cached descriptor:
-    // check that each pack is still on disk, once per pack.
-    const packGone = new Map<Pack, Promise<boolean>>();
-    const gone = (d: string): Promise<boolean> => {
-      const loc = this.index.get(d);
-      if (!loc || loc.pack.writer) return Promise.resolve(false);
-      let p = packGone.get(loc.pack);
-      if (!p) {
-        p = this.backend.stat(packKey(loc.pack.id)).then((st) => st === null);
-        packGone.set(loc.pack, p);
-      }
-      return p;
-    };
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < digests.length) {
-        const d = digests[next++]!;
-        if (await gone(d)) {
-          missing.push(d);
-          continue;
-        }
-        try {
-          await this.getChunk(d);
-        } catch (err) {
-          if (isRepositoryError(err, 'chunk_missing')) missing.push(d);
-          else if (isRepositoryError(err, 'chunk_corrupt')) damaged.push(d);
-          else throw err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
-    return { snapshotId: id, checked: digests.length, missing: missing.sort(), damaged: damaged.sort(), ok: missing.length + damaged.length === 0 };
+    return this.reader.verify(id, digests, options.concurrency ?? 4);
   }
 
   stats(): RepositoryStats {
@@ -430,16 +283,8 @@ export class Repository {
   }
 
   /** Makes every chunk stored so far durable by name (writeSnapshot does this itself). */
-  async flush(): Promise<void> {
-    const w = this.currentWriter;
-    if (w && w.size > PACK_HEADER_SIZE) this.rotate(w);
-    while (this.sealing.size > 0) await Promise.all([...this.sealing]);
-    await this.backend.flush();
-    if (this.sealFailure !== null) {
-      const err = this.sealFailure;
-      this.sealFailure = null;
-      throw err;
-    }
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** Seals the open pack and releases cached file descriptors. The object stays usable. */
@@ -476,12 +321,8 @@ export class Repository {
           packSize: this.packSize,
           snapshotIds: () => [...this.summaries.keys()],
           readSnapshot: (id) => this.readSnapshot(id),
-          newWriter: async () => {
-            const w = await PackWriter.create(this.backend);
-            this.index.packs.set(w.pack.id, w.pack);
-            return w;
-          },
-          seal: (w) => this.sealWriter(w),
+          newWriter: () => this.writer.newWriter(),
+          seal: (w) => this.writer.sealWriter(w),
         },
         { graceMs: options.graceMs, now: options.now ?? this.now(), repackThreshold: options.repackThreshold ?? 0.5 },
       );

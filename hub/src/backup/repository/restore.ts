@@ -1,4 +1,7 @@
 import fs from 'node:fs/promises';
+import { CODEC } from './codec.ts';
+import { RepositoryError } from './errors.ts';
+import type { SnapshotManifest } from './manifest.ts';
 import type { Repository } from './repository.ts';
 
 /** One piece of a restored snapshot, in order. `data === null` is a range of zeros. */
@@ -17,14 +20,23 @@ export interface RestoreOptions {
 
 const ZERO_PAGE = Buffer.alloc(4 * 1024 * 1024);
 
-/**
- * The snapshot's bytes in order, every chunk verified against its digest (`chunk_corrupt` or
- * `chunk_missing` stops the restore before any bad byte is yielded). Memory: `readAhead` chunks.
- */
-export async function* restoreSnapshot(repo: Repository, id: string, options: RestoreOptions = {}): AsyncGenerator<RestoreBlock> {
-  const manifest = await repo.readSnapshot(id);
-  const readAhead = Math.max(1, options.readAhead ?? 8);
-  type Item = { offset: number; length: number; digest: string | null };
+/** One chunk of a snapshot in its stored form, in order. `stored === null` is a range of zeros. */
+export interface StoredBlock {
+  offset: number;
+  length: number;
+  /** null for a zero range. */
+  digest: string | null;
+  /** Codec byte + payload as the pack holds it: not decoded, not re-hashed. */
+  stored: Buffer | null;
+}
+
+interface Item {
+  offset: number;
+  length: number;
+  digest: string | null;
+}
+
+function itemsOf(manifest: SnapshotManifest): Item[] {
   const items: Item[] = [];
   if (manifest.kind === 'disk') {
     manifest.chunks.forEach((digest, i) => {
@@ -38,20 +50,35 @@ export async function* restoreSnapshot(repo: Repository, id: string, options: Re
       offset += c.n;
     }
   }
-  const window: Promise<Buffer | null>[] = [];
+  return items;
+}
+
+/** `read` of each item in order, `readAhead` of them in flight. */
+async function* readInOrder<T>(items: Item[], readAhead: number, read: (digest: string) => Promise<T>): AsyncGenerator<[Item, T | null]> {
+  const window: Promise<T | null>[] = [];
   let next = 0;
   const fill = (): void => {
     while (window.length < readAhead && next < items.length) {
       const it = items[next++]!;
-      const p = it.digest === null ? Promise.resolve(null) : repo.getChunk(it.digest);
+      const p = it.digest === null ? Promise.resolve(null) : read(it.digest);
       p.catch(() => undefined); // handled when awaited in order
       window.push(p);
     }
   };
   for (let i = 0; i < items.length; i++) {
     fill();
-    const data = await window.shift()!;
-    const it = items[i]!;
+    const value = await window.shift()!;
+    yield [items[i]!, value];
+  }
+}
+
+/**
+ * The snapshot's bytes in order, every chunk verified against its digest (`chunk_corrupt` or
+ * `chunk_missing` stops the restore before any bad byte is yielded). Memory: `readAhead` chunks.
+ */
+export async function* restoreSnapshot(repo: Repository, id: string, options: RestoreOptions = {}): AsyncGenerator<RestoreBlock> {
+  const manifest = await repo.readSnapshot(id);
+  for await (const [it, data] of readInOrder(itemsOf(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getChunk(d))) {
     if (data !== null && data.length !== it.length) {
       throw new Error(`snapshot ${id}: chunk ${it.digest} has ${data.length} bytes, manifest says ${it.length}`);
     }
@@ -60,6 +87,21 @@ export async function* restoreSnapshot(repo: Repository, id: string, options: Re
     } else {
       yield { offset: it.offset, length: it.length, data };
     }
+  }
+}
+
+/**
+ * The snapshot's chunks in order in their stored form, for a consumer that decodes and checks
+ * them itself (the agent of a restore): the hub neither decompresses nor re-hashes. Read errors
+ * still stop it (`chunk_missing`, a truncated pack or unknown codec byte: `chunk_corrupt`), and
+ * so does a raw chunk whose length is not the manifest's. Memory: `readAhead` chunks.
+ */
+export async function* restoreStoredSnapshot(repo: Repository, manifest: SnapshotManifest, options: { readAhead?: number } = {}): AsyncGenerator<StoredBlock> {
+  for await (const [it, stored] of readInOrder(itemsOf(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getStoredChunk(d))) {
+    if (stored !== null && stored[0] === CODEC.raw && stored.length - 1 !== it.length) {
+      throw new RepositoryError('chunk_corrupt', `snapshot ${manifest.id}: chunk ${it.digest} has ${stored.length - 1} bytes, manifest says ${it.length}`, { digest: it.digest! });
+    }
+    yield { offset: it.offset, length: it.length, digest: it.digest, stored };
   }
 }
 
