@@ -39,6 +39,11 @@ export interface AgentConfig {
    * (one port to open in firewalls, about twice the CPU per byte). @default 'on'
    */
   dataPlane: boolean;
+  /**
+   * FERRY_AGENT_DATA_SOCKET: the hub's local data socket; set by the hub for its built-in agent
+   * only (plain Unix socket instead of TLS over loopback).
+   */
+  dataSocket: string | undefined;
   hostname: string;
 }
 
@@ -88,6 +93,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     heartbeatMs: num(env, 'FERRY_AGENT_HEARTBEAT_SECONDS', 5, 0.1, 3600) * 1000,
     stopGraceMs: num(env, 'FERRY_AGENT_STOP_GRACE_SECONDS', 10, 0, 600) * 1000,
     dataPlane: onOff(env, 'FERRY_AGENT_DATA_PLANE', true),
+    dataSocket: env.FERRY_AGENT_DATA_SOCKET || undefined,
     hostname: os.hostname(),
   };
 }

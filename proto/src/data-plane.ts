@@ -9,7 +9,8 @@ import type { Socket } from 'node:net';
  *
  *   frame = type (1 byte) | length (uint32 big-endian) | payload (length bytes)
  *
- * The client's first frame is HELLO (JSON `{ v: 1, op: 'push' | 'pull', channel }`).
+ * The client's first frame is HELLO (JSON `{ v: 1, op: 'push' | 'pull', channel }`, plus
+ * `agent_id` on the hub's local Unix socket, which only the built-in agent may use).
  * push: client sends DATA..., then EOF; the hub answers ACK (JSON `{ frames, bytes }`) once its
  *       consumer has taken every frame, or ERROR. The client may send ERROR instead of EOF to
  *       abandon the channel.
@@ -29,6 +30,8 @@ export interface DataPlaneHello {
   v: number;
   op: 'push' | 'pull';
   channel: string;
+  /** Only on the hub's local Unix socket (built-in agent), where no certificate names the agent. */
+  agent_id?: string;
 }
 
 export interface WireFrame {

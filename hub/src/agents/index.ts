@@ -108,18 +108,19 @@ export async function createAgentsModule(d: AgentsModuleDeps): Promise<AgentsMod
   });
 
   let grpcPort = 0;
+  const builtinEnv: Record<string, string> = {
+    FERRY_AGENT_DISK_PATHS: config.FERRY_AGENT_DISK_PATHS,
+    FERRY_AGENT_RESTORE_PATHS: config.FERRY_AGENT_RESTORE_PATHS,
+    FERRY_LOG_LEVEL: config.FERRY_LOG_LEVEL,
+    ...d.builtin?.env,
+  };
   const builtinAgent = new BuiltinAgent({
     registry,
     stateDir: path.join(config.dataDir, 'builtin-agent'),
     hubAddress: () => `${loopbackFor(config.FERRY_GRPC_HOST)}:${grpcPort}`,
     log: log.child({ component: 'builtin-agent' }),
     stdio: d.builtin?.stdio ? ['ignore', d.builtin.stdio, d.builtin.stdio] : undefined,
-    env: {
-      FERRY_AGENT_DISK_PATHS: config.FERRY_AGENT_DISK_PATHS,
-      FERRY_AGENT_RESTORE_PATHS: config.FERRY_AGENT_RESTORE_PATHS,
-      FERRY_LOG_LEVEL: config.FERRY_LOG_LEVEL,
-      ...d.builtin?.env,
-    },
+    env: builtinEnv,
   });
 
   return {
@@ -135,6 +136,12 @@ export async function createAgentsModule(d: AgentsModuleDeps): Promise<AgentsMod
       if (dataPlane) {
         const wanted = typeof config.FERRY_DATA_PORT === 'number' ? config.FERRY_DATA_PORT : config.FERRY_GRPC_PORT === 0 ? 0 : grpcPort + 1;
         dataPort = await dataPlane.listen(config.FERRY_GRPC_HOST, wanted);
+        const socketPath = path.join(config.dataDir, 'run', 'data.sock');
+        // sun_path holds 107 bytes; a deeper data dir leaves the built-in agent on TLS.
+        if (config.FERRY_BUILTIN_AGENT && Buffer.byteLength(socketPath) < 100) {
+          await dataPlane.listenLocal(socketPath);
+          builtinEnv.FERRY_AGENT_DATA_SOCKET = socketPath;
+        }
       }
       sessions.start();
       if (config.FERRY_BUILTIN_AGENT) await builtinAgent.start();

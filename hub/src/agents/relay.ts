@@ -25,11 +25,11 @@ export interface RelayStats {
 /** Bytes agents moved through relay channels, by transport: for /metrics and tests. */
 export interface TransportStats {
   grpc: { bytesIn: number; bytesOut: number };
-  dataPlane: { connections: number; bytesIn: number; bytesOut: number };
+  dataPlane: { connections: number; localConnections: number; bytesIn: number; bytesOut: number };
 }
 
 export function newTransportStats(): TransportStats {
-  return { grpc: { bytesIn: 0, bytesOut: 0 }, dataPlane: { connections: 0, bytesIn: 0, bytesOut: 0 } };
+  return { grpc: { bytesIn: 0, bytesOut: 0 }, dataPlane: { connections: 0, localConnections: 0, bytesIn: 0, bytesOut: 0 } };
 }
 
 export class RelayAborted extends FerryError {

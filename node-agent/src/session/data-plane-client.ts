@@ -1,3 +1,4 @@
+import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { FerryError } from '../../../common/src/errors.ts';
 import { DATA_FRAME, DATA_PLANE_VERSION, jsonFrame, parseJsonPayload, readFrames, writeFrame, type WireFrame } from '../../../proto/src/data-plane.ts';
@@ -11,21 +12,23 @@ export interface DataPlaneTarget {
   caPem: string;
   keyPem: string;
   certPem: string;
+  /** The built-in agent: the hub's Unix socket instead of TLS (the hub trusts it by file permissions). */
+  local?: { socketPath: string; agentId: string };
 }
 
 /** The connection itself could not be made (refused, unreachable, TLS failure): gRPC may still work. */
 export class DataPlaneUnreachable extends FerryError {
   constructor(target: DataPlaneTarget, cause: unknown) {
-    super('data_plane_unreachable', `cannot reach the hub's data plane at ${target.host}:${target.port}: ${cause instanceof Error ? cause.message : String(cause)}`, { retryable: true, cause });
+    super('data_plane_unreachable', `cannot reach the hub's data plane at ${target.local?.socketPath ?? `${target.host}:${target.port}`}: ${cause instanceof Error ? cause.message : String(cause)}`, { retryable: true, cause });
   }
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
 
-function connect(t: DataPlaneTarget, signal?: AbortSignal): Promise<tls.TLSSocket> {
+function connect(t: DataPlaneTarget, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const isIp = /^[\d.]+$/.test(t.host) || t.host.includes(':');
-    const socket = tls.connect({
+    const socket = t.local ? net.connect(t.local.socketPath) : tls.connect({
       host: t.host,
       port: t.port,
       ca: t.caPem,
@@ -46,14 +49,18 @@ function connect(t: DataPlaneTarget, signal?: AbortSignal): Promise<tls.TLSSocke
       reject(new DataPlaneUnreachable(t, e));
     }
     socket.once('error', fail);
-    socket.once('secureConnect', () => {
+    socket.once(t.local ? 'connect' : 'secureConnect', () => {
       clearTimeout(timer);
       socket.off('error', fail);
       signal?.removeEventListener('abort', onAbort);
-      socket.setNoDelay(true);
+      if (!t.local) socket.setNoDelay(true);
       resolve(socket);
     });
   });
+}
+
+function hello(t: DataPlaneTarget, op: 'push' | 'pull', channel: string): Buffer {
+  return jsonFrame(DATA_FRAME.hello, { v: DATA_PLANE_VERSION, op, channel, ...(t.local ? { agent_id: t.local.agentId } : {}) });
 }
 
 /** The hub's ERROR frame as the FerryError it stood for. */
@@ -78,7 +85,7 @@ export async function openDataPlanePush(t: DataPlaneTarget, channel: string, sig
   const onAbort = () => socket.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   socket.on('error', () => undefined); // surfaced through the reply reader below
-  socket.write(jsonFrame(DATA_FRAME.hello, { v: DATA_PLANE_VERSION, op: 'push', channel }));
+  socket.write(hello(t, 'push', channel));
   let failure: FerryError | undefined;
   // The hub says nothing until the end (ACK) unless it refuses or fails (ERROR).
   const reply = (async (): Promise<{ frames: number; bytes: number }> => {
@@ -139,7 +146,7 @@ export async function* openDataPlanePull(t: DataPlaneTarget, channel: string, si
   signal?.addEventListener('abort', onAbort, { once: true });
   socket.on('error', () => undefined); // surfaced by the frame reader
   try {
-    socket.write(jsonFrame(DATA_FRAME.hello, { v: DATA_PLANE_VERSION, op: 'pull', channel }));
+    socket.write(hello(t, 'pull', channel));
     try {
       for await (const f of readFrames(socket)) {
         if (f.type === DATA_FRAME.data) {

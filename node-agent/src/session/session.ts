@@ -180,7 +180,14 @@ export class AgentSession {
             const dataPort = m.welcome!.data_port;
             this.dataTarget =
               config.dataPlane && dataPort > 0
-                ? { host: hostOf(state.identity.hub), port: dataPort, caPem: state.caPem, keyPem: state.keyPem, certPem: state.certPem! }
+                ? {
+                    host: hostOf(state.identity.hub),
+                    port: dataPort,
+                    caPem: state.caPem,
+                    keyPem: state.keyPem,
+                    certPem: state.certPem!,
+                    local: config.dataSocket ? { socketPath: config.dataSocket, agentId: state.identity.agent_id } : undefined,
+                  }
                 : null;
             const every = Math.min(config.heartbeatMs, (m.welcome!.heartbeat_interval_seconds || 5) * 1000);
             log.info({ agent_id: m.welcome!.agent_id, hub: state.identity.hub, heartbeat_ms: every, data_port: this.dataTarget?.port ?? null }, 'connected to the hub');

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enroll } from '../../../node-agent/src/enroll/enroll.ts';
@@ -140,6 +141,43 @@ describe('data plane', () => {
     ).rejects.toThrow(/was revoked/);
     again.abort('test done');
   });
+
+  it('serves the built-in agent on a 0600 Unix socket that speaks for no other agent', async () => {
+    const local = await startTestHub({ builtin: true });
+    try {
+      const builtinId = await waitFor(() => local.agents.builtin.agentId && local.agents.sessions.isOnline(local.agents.builtin.agentId) && local.agents.builtin.agentId, 'built-in agent online', 60_000);
+      const socketPath = path.join(local.dataDir, 'run', 'data.sock');
+      expect(statSync(socketPath).mode & 0o777).toBe(0o600);
+      expect(statSync(path.dirname(socketPath)).mode & 0o777).toBe(0o700);
+      // The hub handed the socket to its child and to nobody else.
+      expect(readFileSync(`/proc/${local.agents.builtin.pid}/environ`, 'utf8').split('\0')).toContain(`FERRY_AGENT_DATA_SOCKET=${socketPath}`);
+
+      const target = (agentId: string): DataPlaneTarget => ({ host: '', port: 0, caPem: '', keyPem: '', certPem: '', local: { socketPath, agentId } });
+      const ch = local.agents.relay.openChannel('dp_local', { producer: builtinId });
+      const consumed = (async () => {
+        let n = 0;
+        for await (const f of ch) n += f.length;
+        return n;
+      })();
+      const sink = await openDataPlanePush(target(builtinId), ch.name);
+      await sink.write(Buffer.alloc(MiB, 5));
+      expect(await sink.end()).toEqual({ frames: 1, bytes: MiB });
+      expect(await consumed).toBe(MiB);
+      expect(local.agents.relay.transport.dataPlane.localConnections).toBeGreaterThanOrEqual(1);
+
+      const other = local.agents.relay.openChannel('dp_local_other', { producer: 'agt_someone' });
+      const refused = await openDataPlanePush(target('agt_someone'), other.name);
+      await expect(
+        (async () => {
+          await refused.write(Buffer.alloc(16));
+          await refused.end();
+        })(),
+      ).rejects.toThrow(/only for the built-in agent/);
+      other.abort('test done');
+    } finally {
+      await local.cleanup();
+    }
+  }, 90_000);
 
   it('falls back to gRPC when the data plane cannot be reached, and says so once', async () => {
     const a = await agent();
