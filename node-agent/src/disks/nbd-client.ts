@@ -1,5 +1,8 @@
 import net from 'node:net';
 import { FerryError } from '../../../common/src/errors.ts';
+import { ByteReader } from './nbd-bytes.ts';
+import { handshake } from './nbd-handshake.ts';
+import { CMD, errnoName, nbdError, REPLY_FLAG_DONE, REPLY_TYPE, REPLY_TYPE_ERROR_BIT, requestHeader, SIMPLE_REPLY_MAGIC, STRUCTURED_REPLY_MAGIC } from './nbd-protocol.ts';
 
 /**
  * A small NBD client (https://github.com/NetworkBlockDevice/nbd/blob/master/doc/proto.md) for
@@ -9,29 +12,7 @@ import { FerryError } from '../../../common/src/errors.ts';
  * arrive in any order, so callers can keep several reads in flight.
  */
 
-const NBDMAGIC = 0x4e42444d41474943n;
-const IHAVEOPT = 0x49484156454f5054n;
-const OPT_REPLY_MAGIC = 0x3e889045565a9n;
-const REQUEST_MAGIC = 0x25609513;
-const SIMPLE_REPLY_MAGIC = 0x67446698;
-const STRUCTURED_REPLY_MAGIC = 0x668e33ef;
-
-const FLAG_FIXED_NEWSTYLE = 1;
-const FLAG_NO_ZEROES = 2;
-
-const OPT = { go: 7, structuredReply: 8, setMetaContext: 10 } as const;
-const REP = { ack: 1, info: 3, metaContext: 4 } as const;
-const REP_ERROR_BIT = 0x80000000;
-const INFO = { export: 0, blockSize: 3 } as const;
-const CMD = { read: 0, write: 1, disc: 2, flush: 3, blockStatus: 7 } as const;
-const REPLY_FLAG_DONE = 1;
-const REPLY_TYPE = { none: 0, offsetData: 1, offsetHole: 2, blockStatus: 5 } as const;
-const REPLY_TYPE_ERROR_BIT = 0x8000;
-
-/** `base:allocation` flags. */
-export const NBD_STATE = { hole: 1, zero: 2 } as const;
-/** `qemu:dirty-bitmap:*` flag: the range was written since the bitmap was created. */
-export const NBD_STATE_DIRTY = 1;
+export { NBD_STATE, NBD_STATE_DIRTY, nbdError } from './nbd-protocol.ts';
 
 /** The largest range asked about in one BLOCK_STATUS request (the field is 32-bit). */
 const MAX_STATUS_LENGTH = 0x80000000;
@@ -53,73 +34,8 @@ export interface NbdConnectOptions {
 
 type Pending =
   | { kind: 'ack'; resolve: () => void; reject: (e: Error) => void; error?: Error }
-  | { kind: 'read'; offset: number; buf: Buffer; resolve: (b: Buffer) => void; reject: (e: Error) => void; error?: Error }
+  | { kind: 'read'; offset: number; buf: Buffer; covered: number; resolve: (b: Buffer) => void; reject: (e: Error) => void; error?: Error }
   | { kind: 'status'; extents: Map<number, BlockStatusExtent[]>; offset: number; resolve: (m: Map<number, BlockStatusExtent[]>) => void; reject: (e: Error) => void; error?: Error };
-
-/** Error of the NBD layer: protocol violations, server errors and a lost connection. */
-export function nbdError(message: string, cause?: unknown): FerryError {
-  return new FerryError('nbd_error', `NBD: ${message}`, { status: 502, retryable: true, cause });
-}
-
-/** Buffers socket bytes and hands them out in exact-sized pieces. */
-class ByteReader {
-  private chunks: Buffer[] = [];
-  private length = 0;
-  private waiter: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
-  private failure: Error | null = null;
-
-  push(b: Buffer): void {
-    this.chunks.push(b);
-    this.length += b.length;
-    this.wake();
-  }
-
-  fail(e: Error): void {
-    this.failure ??= e;
-    const w = this.waiter;
-    this.waiter = null;
-    w?.reject(this.failure);
-  }
-
-  read(n: number): Promise<Buffer> {
-    if (this.length >= n) return Promise.resolve(this.take(n));
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiter = { n, resolve, reject };
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    if (w && this.length >= w.n) {
-      this.waiter = null;
-      w.resolve(this.take(w.n));
-    }
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0];
-    if (first && first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.length -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let done = 0;
-    while (done < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - done);
-      c.copy(out, done, 0, k);
-      done += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.length -= n;
-    return out;
-  }
-}
 
 export class NbdClient {
   private readonly pending = new Map<number, Pending>();
@@ -149,7 +65,8 @@ export class NbdClient {
     socket.on('close', () => reader.fail(nbdError(`connection to ${socketPath} closed`)));
     const timer = setTimeout(() => socket.destroy(new Error(`handshake timed out after ${opts.timeoutMs ?? 10_000} ms`)), opts.timeoutMs ?? 10_000);
     try {
-      return await handshake(socket, reader, opts);
+      const x = await handshake(socket, reader, opts);
+      return new NbdClient(socket, reader, x.size, x.flags, x.contexts, x.maxRequest);
     } catch (e) {
       socket.destroy();
       throw e instanceof FerryError ? e : nbdError((e as Error).message, e);
@@ -165,16 +82,22 @@ export class NbdClient {
 
   /** Reads `length` bytes at `offset` (holes come back as zeros); long reads are split at maxRequest. */
   async read(offset: number, length: number): Promise<Buffer> {
-    if (offset < 0 || length < 0 || offset + length > this.size) throw nbdError(`read of ${length} bytes at ${offset} is outside the ${this.size}-byte export`);
-    if (length <= this.maxRequest) return this.readOne(offset, length);
-    const out = Buffer.allocUnsafe(length);
-    const parts: Promise<void>[] = [];
-    for (let at = 0; at < length; at += this.maxRequest) {
-      const n = Math.min(this.maxRequest, length - at);
-      parts.push(this.readOne(offset + at, n).then((b) => void b.copy(out, at)));
-    }
-    await Promise.all(parts);
+    const out = Buffer.allocUnsafe(Math.max(0, length));
+    await this.readInto(out, offset);
     return out;
+  }
+
+  /**
+   * Fills `target` with the `target.length` bytes at `offset`: the reply payload is copied from
+   * the socket's buffers straight into it, holes are zero-filled.
+   */
+  async readInto(target: Buffer, offset: number): Promise<void> {
+    const length = target.length;
+    if (offset < 0 || offset + length > this.size) throw nbdError(`read of ${length} bytes at ${offset} is outside the ${this.size}-byte export`);
+    if (length <= this.maxRequest) return this.readOne(target, offset);
+    const parts: Promise<void>[] = [];
+    for (let at = 0; at < length; at += this.maxRequest) parts.push(this.readOne(target.subarray(at, Math.min(length, at + this.maxRequest)), offset + at));
+    await Promise.all(parts);
   }
 
   /**
@@ -254,11 +177,10 @@ export class NbdClient {
     this.failAll(nbdError('client closed'));
   }
 
-  private readOne(offset: number, length: number): Promise<Buffer> {
+  private readOne(buf: Buffer, offset: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const cookie = this.send(CMD.read, offset, length);
-      // Zeros first: OFFSET_HOLE chunks leave their range untouched.
-      this.pending.set(cookie, { kind: 'read', offset, buf: Buffer.alloc(length), resolve, reject });
+      const cookie = this.send(CMD.read, offset, buf.length);
+      this.pending.set(cookie, { kind: 'read', offset, buf, covered: 0, resolve: () => resolve(), reject });
     });
   }
 
@@ -291,8 +213,7 @@ export class NbdClient {
     const p = this.take(cookie);
     if (error !== 0) return p.reject(nbdError(`server error ${error} (${errnoName(error)})`));
     if (p.kind === 'read') {
-      const data = await this.reader.read(p.buf.length);
-      data.copy(p.buf);
+      await this.reader.readInto(p.buf);
       p.resolve(p.buf);
     } else if (p.kind === 'ack') p.resolve();
     else p.resolve(p.extents);
@@ -312,12 +233,20 @@ export class NbdClient {
       const msgLen = body.readUInt16BE(4);
       p.error ??= nbdError(`server error ${code} (${errnoName(code)})${msgLen ? `: ${body.toString('utf8', 6, 6 + msgLen)}` : ''}`);
     } else if (type === REPLY_TYPE.offsetData && p.kind === 'read') {
+      if (length < 8) throw nbdError(`read data chunk of ${length} bytes`);
       const at = Number((await this.reader.read(8)).readBigUInt64BE(0));
-      const data = await this.reader.read(length - 8);
-      if (at < p.offset || at + data.length > p.offset + p.buf.length) throw nbdError(`read data at ${at} lies outside the request at ${p.offset}`);
-      data.copy(p.buf, at - p.offset);
+      const n = length - 8;
+      if (at < p.offset || at + n > p.offset + p.buf.length) throw nbdError(`read data at ${at} lies outside the request at ${p.offset}`);
+      await this.reader.readInto(p.buf.subarray(at - p.offset, at - p.offset + n));
+      p.covered += n;
     } else if (type === REPLY_TYPE.offsetHole && p.kind === 'read') {
-      await this.reader.read(length); // the buffer already holds zeros
+      const body = await this.reader.read(length);
+      if (length < 12) throw nbdError(`read hole chunk of ${length} bytes`);
+      const at = Number(body.readBigUInt64BE(0));
+      const n = body.readUInt32BE(8);
+      if (at < p.offset || at + n > p.offset + p.buf.length) throw nbdError(`read hole at ${at} lies outside the request at ${p.offset}`);
+      p.buf.fill(0, at - p.offset, at - p.offset + n);
+      p.covered += n;
     } else if (type === REPLY_TYPE.blockStatus && p.kind === 'status') {
       const body = await this.reader.read(length);
       const id = body.readUInt32BE(0);
@@ -336,6 +265,8 @@ export class NbdClient {
     }
     if (flags & REPLY_FLAG_DONE) {
       this.pending.delete(cookie);
+      // Chunks never overlap (the protocol forbids it), so their lengths add up to the request exactly when they cover it.
+      if (!p.error && p.kind === 'read' && p.covered !== p.buf.length) p.error = nbdError(`read reply at ${p.offset} covered ${p.covered} of ${p.buf.length} bytes`);
       if (p.error) p.reject(p.error);
       else if (p.kind === 'read') p.resolve(p.buf);
       else if (p.kind === 'ack') p.resolve();
@@ -354,110 +285,4 @@ export class NbdClient {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
-}
-
-function requestHeader(type: number, cookie: number, offset: number, length: number): Buffer {
-  const b = Buffer.allocUnsafe(28);
-  b.writeUInt32BE(REQUEST_MAGIC, 0);
-  b.writeUInt16BE(0, 4);
-  b.writeUInt16BE(type, 6);
-  b.writeBigUInt64BE(BigInt(cookie), 8);
-  b.writeBigUInt64BE(BigInt(offset), 16);
-  b.writeUInt32BE(length, 24);
-  return b;
-}
-
-function write(socket: net.Socket, b: Buffer): void {
-  socket.write(b);
-}
-
-function sendOption(socket: net.Socket, opt: number, data: Buffer): void {
-  const h = Buffer.allocUnsafe(16);
-  h.writeBigUInt64BE(IHAVEOPT, 0);
-  h.writeUInt32BE(opt, 8);
-  h.writeUInt32BE(data.length, 12);
-  write(socket, Buffer.concat([h, data]));
-}
-
-async function optionReply(reader: ByteReader, opt: number): Promise<{ type: number; data: Buffer }> {
-  const h = await reader.read(20);
-  if (h.readBigUInt64BE(0) !== OPT_REPLY_MAGIC) throw nbdError('bad option reply magic');
-  if (h.readUInt32BE(8) !== opt) throw nbdError(`reply for option ${h.readUInt32BE(8)} while waiting for ${opt}`);
-  const type = h.readUInt32BE(12);
-  const len = h.readUInt32BE(16);
-  const data = len ? await reader.read(len) : Buffer.alloc(0);
-  if (type & REP_ERROR_BIT) throw nbdError(`option ${opt} refused (reply 0x${type.toString(16)})${data.length ? `: ${data.toString('utf8')}` : ''}`);
-  return { type, data };
-}
-
-function str(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  const l = Buffer.allocUnsafe(4);
-  l.writeUInt32BE(b.length, 0);
-  return Buffer.concat([l, b]);
-}
-
-async function handshake(socket: net.Socket, reader: ByteReader, opts: NbdConnectOptions): Promise<NbdClient> {
-  const hello = await reader.read(18);
-  if (hello.readBigUInt64BE(0) !== NBDMAGIC) throw nbdError('the server did not greet with NBDMAGIC');
-  if (hello.readBigUInt64BE(8) !== IHAVEOPT) throw nbdError('the server speaks oldstyle NBD; fixed newstyle is required');
-  const serverFlags = hello.readUInt16BE(16);
-  if (!(serverFlags & FLAG_FIXED_NEWSTYLE)) throw nbdError('the server does not support fixed newstyle negotiation');
-  const clientFlags = Buffer.allocUnsafe(4);
-  clientFlags.writeUInt32BE(FLAG_FIXED_NEWSTYLE | (serverFlags & FLAG_NO_ZEROES), 0);
-  write(socket, clientFlags);
-
-  sendOption(socket, OPT.structuredReply, Buffer.alloc(0));
-  if ((await optionReply(reader, OPT.structuredReply)).type !== REP.ack) throw nbdError('structured replies not acknowledged');
-
-  const name = opts.exportName ?? '';
-  const contexts = new Map<string, number>();
-  const wanted = opts.metaContexts ?? [];
-  if (wanted.length) {
-    const n = Buffer.allocUnsafe(4);
-    n.writeUInt32BE(wanted.length, 0);
-    sendOption(socket, OPT.setMetaContext, Buffer.concat([str(name), n, ...wanted.map(str)]));
-    for (;;) {
-      const r = await optionReply(reader, OPT.setMetaContext);
-      if (r.type === REP.ack) break;
-      if (r.type === REP.metaContext) contexts.set(r.data.toString('utf8', 4), r.data.readUInt32BE(0));
-    }
-  }
-
-  const infos = Buffer.allocUnsafe(4);
-  infos.writeUInt16BE(1, 0);
-  infos.writeUInt16BE(INFO.blockSize, 2);
-  sendOption(socket, OPT.go, Buffer.concat([str(name), infos]));
-  let size = -1;
-  let flags = 0;
-  let maxRequest = 32 * 1024 * 1024;
-  for (;;) {
-    const r = await optionReply(reader, OPT.go);
-    if (r.type === REP.ack) break;
-    if (r.type !== REP.info || r.data.length < 2) continue;
-    const info = r.data.readUInt16BE(0);
-    if (info === INFO.export) {
-      size = Number(r.data.readBigUInt64BE(2));
-      flags = r.data.readUInt16BE(10);
-    } else if (info === INFO.blockSize && r.data.length >= 14) {
-      maxRequest = Math.min(maxRequest, r.data.readUInt32BE(10));
-    }
-  }
-  if (size < 0) throw nbdError(`export ${JSON.stringify(name)} did not report its size`);
-  return new NbdClientCtor(socket, reader, size, flags, contexts, maxRequest);
-}
-
-// The constructor is private to callers; handshake() builds clients through this alias.
-const NbdClientCtor = NbdClient as unknown as new (
-  socket: net.Socket,
-  reader: ByteReader,
-  size: number,
-  flags: number,
-  contexts: ReadonlyMap<string, number>,
-  maxRequest: number,
-) => NbdClient;
-
-function errnoName(code: number): string {
-  const names: Record<number, string> = { 1: 'EPERM', 5: 'EIO', 12: 'ENOMEM', 22: 'EINVAL', 28: 'ENOSPC', 75: 'EOVERFLOW', 95: 'ENOTSUP', 108: 'ESHUTDOWN' };
-  return names[code] ?? 'error';
 }

@@ -66,7 +66,7 @@ export class Qcow2Reader {
   }
 
   private async fromNbd(dst: Buffer, offset: number, length: number): Promise<void> {
-    (await this.nbd.read(offset, length)).copy(dst);
+    await this.nbd.readInto(dst.subarray(0, length), offset);
   }
 
   private async verify(got: Buffer, offset: number): Promise<void> {

@@ -124,7 +124,7 @@ export async function startQemuNbd(file: string, opts: { bitmap?: string; format
       }
       if (await canConnect(socketPath)) return { socketPath, pid: child.pid, stop };
       if (Date.now() > deadline) throw new FerryError('qemu_tool_failed', `qemu-nbd did not open ${socketPath} within ${opts.timeoutMs ?? 15_000} ms`, { status: 500, retryable: true });
-      await Promise.race([new Promise((r) => setTimeout(r, 20)), spawnError]);
+      await Promise.race([new Promise((r) => setTimeout(r, 5)), spawnError]);
     }
   } catch (e) {
     await stop();

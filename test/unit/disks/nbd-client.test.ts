@@ -55,6 +55,15 @@ describe('NBD client against a real qemu-nbd', () => {
     }
   });
 
+  it('reads into a caller buffer: holes overwrite what the buffer held', async () => {
+    const target = Buffer.alloc(3 * MIB, 0xee);
+    await nbd.readInto(target, 40 * MIB); // unallocated: a hole chunk
+    expect(target.equals(Buffer.alloc(3 * MIB))).toBe(true);
+    const mixed = Buffer.alloc(2 * MIB + 5000, 0xee);
+    await nbd.readInto(mixed, 6 * MIB - 5000); // a hole, then data
+    expect(mixed.equals(raw.subarray(6 * MIB - 5000, 8 * MIB))).toBe(true);
+  });
+
   it('keeps many reads in flight and matches each reply to its request', async () => {
     const offsets = Array.from({ length: 200 }, (_, i) => ((i * 7919) % 1000) * 65536);
     const got = await Promise.all(offsets.map((o) => nbd.read(o, 65536)));
