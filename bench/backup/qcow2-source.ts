@@ -8,7 +8,8 @@
  *
  * Env: BENCH_IMG_MIB (2048), BENCH_SEED (42), BENCH_WORK (/tmp/ferry-qcow2-source; the images
  * are kept there and reused while their size and seed match), RUNS (2), SERIES ("scattered
- * clustered"), READ_AHEAD (the source's preference, else 6), READ_BYTES (1 MiB).
+ * clustered"), FULL_RUNS (RUNS), READ_AHEAD (6, as backup-disk.ts), READ_AHEAD_ALT ("6,16": alternates
+ * per incremental run, for comparing under the same load), READ_BYTES (1 MiB).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,6 +27,7 @@ const MIB = Number(process.env.BENCH_IMG_MIB ?? 2048);
 const SEED = Number(process.env.BENCH_SEED ?? 42);
 const WORK = path.resolve(process.env.BENCH_WORK ?? '/tmp/ferry-qcow2-source');
 const RUNS = Number(process.env.RUNS ?? 2);
+const FULL_RUNS = Number(process.env.FULL_RUNS ?? RUNS);
 const SERIES = (process.env.SERIES ?? 'scattered clustered').split(/\s+/).filter(Boolean) as ('scattered' | 'clustered')[];
 const READ_BYTES = Number(process.env.READ_BYTES ?? 1024 * 1024);
 const CHUNK = 65536;
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
     const img = path.join(dir, 'disk.qcow2');
     copyFileSync(path.join(WORK, 'base.qcow2'), img);
     let full: Pass & { token: string | null } = { digests: [], line: '', token: null };
-    for (let r = 0; r < RUNS; r++) {
+    for (let r = 0; r < Math.max(1, FULL_RUNS); r++) {
       // Each full starts the chain afresh; the last one's bitmap records the changes below.
       full = await pass(img, null, null);
       console.log(`${series} full #${r + 1}: ${full.line}`);
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
     await applyChanges(base, path.join(WORK, `${series}.img`), img);
     for (let r = 0; r < RUNS; r++) {
       // The same parent token each time: a retried incremental sees the same dirty extents.
+      if (process.env.READ_AHEAD_ALT) process.env.READ_AHEAD = process.env.READ_AHEAD_ALT.split(',')[r % process.env.READ_AHEAD_ALT.split(',').length];
       const inc = await pass(img, full.token, full.digests);
       console.log(`${series} incremental #${r + 1}: ${inc.line}`);
     }
