@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { newId, randomToken, BASE62 } from '../../../common/src/ids.ts';
 import { notFound } from '../../../common/src/errors.ts';
-import type { Db } from '../store/db.ts';
+import { cachedStatement, type Db } from '../store/db.ts';
 import type { Scope } from './scopes.ts';
 
 export type KeyKind = 'live' | 'test' | 'service_account';
@@ -80,7 +80,7 @@ export class ApiKeyStore {
   /** The live record for a presented key, or null (unknown, revoked or expired). */
   authenticate(key: string): ApiKeyRecord | null {
     const h = hashKey(key);
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE hash = ?').get(h) as Row | undefined;
+    const row = cachedStatement(this.db, 'SELECT * FROM api_keys WHERE hash = ?').get(h) as Row | undefined;
     if (!row) return null;
     // The lookup is by hash already; the comparison is constant-time for form's sake.
     if (!timingSafeEqual(Buffer.from(row.hash), Buffer.from(h))) return null;

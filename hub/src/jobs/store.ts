@@ -1,5 +1,5 @@
 import { notFound } from '../../../common/src/errors.ts';
-import type { Db } from '../store/db.ts';
+import { cachedStatement, type Db } from '../store/db.ts';
 import type { Job, JobLog, JobProgress, JobStatus, LogLevel } from './types.ts';
 
 interface JobRow {
@@ -56,13 +56,13 @@ export class JobStore {
   }
 
   get(id: string): Job {
-    const r = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const r = cachedStatement(this.db, 'SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     if (!r) throw notFound('job', id);
     return toJob(r);
   }
 
   find(id: string): Job | null {
-    const r = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const r = cachedStatement(this.db, 'SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     return r ? toJob(r) : null;
   }
 
@@ -74,7 +74,7 @@ export class JobStore {
       vals[k] = ['params', 'progress', 'result', 'error'].includes(k) ? (v === null || v === undefined ? null : JSON.stringify(v)) : v;
     }
     if (cols.length === 0) return;
-    this.db.prepare(`UPDATE jobs SET ${cols.join(', ')} WHERE id = @id`).run(vals);
+    cachedStatement(this.db, `UPDATE jobs SET ${cols.join(', ')} WHERE id = @id`).run(vals);
   }
 
   list(f: JobFilter, orderBy: string, limit: number, offset: number): { rows: Job[]; total: number } {
@@ -124,9 +124,7 @@ export class JobStore {
   }
 
   appendLog(l: Omit<JobLog, 'id'>): JobLog {
-    const r = this.db
-      .prepare('INSERT INTO job_logs (job_id, ts, level, phase, message, fields) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(l.job_id, l.timestamp, l.level, l.phase, l.message, l.fields ? JSON.stringify(l.fields) : null);
+    const r = cachedStatement(this.db, 'INSERT INTO job_logs (job_id, ts, level, phase, message, fields) VALUES (?, ?, ?, ?, ?, ?)').run(l.job_id, l.timestamp, l.level, l.phase, l.message, l.fields ? JSON.stringify(l.fields) : null);
     return { ...l, id: Number(r.lastInsertRowid) };
   }
 

@@ -74,3 +74,21 @@ export function whereOf(conds: readonly [sql: string, param: string, value: unkn
   }
   return { where: sql.length ? `WHERE ${sql.join(' AND ')}` : '', args };
 }
+
+const statementCache = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * A prepared statement reused by SQL text. Compiling SQL costs more than running these small
+ * queries, and hot paths (job progress several times a second per task, API polling) ran the same
+ * few. Only for get/run/all: an `iterate()` keeps its statement busy until the loop ends.
+ */
+export function cachedStatement(db: Db, sql: string): Database.Statement {
+  let m = statementCache.get(db);
+  if (!m) statementCache.set(db, (m = new Map()));
+  let st = m.get(sql);
+  if (!st) {
+    st = db.prepare(sql);
+    m.set(sql, st);
+  }
+  return st;
+}

@@ -145,7 +145,10 @@ describe('data plane', () => {
   it('serves the built-in agent on a 0600 Unix socket that speaks for no other agent', async () => {
     const local = await startTestHub({ builtin: true });
     try {
-      const builtinId = await waitFor(() => local.agents.builtin.agentId && local.agents.sessions.isOnline(local.agents.builtin.agentId) && local.agents.builtin.agentId, 'built-in agent online', 60_000);
+      const builtinId: string = await waitFor(() => {
+        const id = local.agents.builtin.agentId;
+        return id && local.agents.sessions.isOnline(id) ? id : undefined;
+      }, 'built-in agent online', 60_000);
       const socketPath = path.join(local.dataDir, 'run', 'data.sock');
       expect(statSync(socketPath).mode & 0o777).toBe(0o600);
       expect(statSync(path.dirname(socketPath)).mode & 0o777).toBe(0o700);
