@@ -2,14 +2,11 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enroll } from '../../../node-agent/src/enroll/enroll.ts';
-import { loadState } from '../../../node-agent/src/enroll/state.ts';
-import { agentHubClient } from '../../../node-agent/src/session/credentials.ts';
 import { DataClient, type DataPlaneRoute } from '../../../node-agent/src/session/data.ts';
 import { openDataPlanePull, openDataPlanePush, type DataPlaneTarget } from '../../../node-agent/src/session/data-plane-client.ts';
 import { DATA_FRAME, FrameParser, frameHeader, jsonFrame, MAX_DATA_FRAME_BYTES } from '../../../proto/src/data-plane.ts';
 import type { AgentHubClient } from '../../../proto/src/load.ts';
-import { startTestHub, tempDir, waitFor, type TestHub } from './harness.ts';
+import { enrollDataAgent, startTestHub, waitFor, type TestHub } from './harness.ts';
 
 const MiB = 1024 * 1024;
 let hub: TestHub;
@@ -25,15 +22,8 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function agent(): Promise<{ agentId: string; target: DataPlaneTarget; client: AgentHubClient }> {
-  const stateDir = tempDir('ferry-agent-state-');
-  dirs.push(stateDir);
-  const { token } = hub.agents.registry.createToken({ autoApprove: true });
-  const { agentId } = await enroll({ hub: hub.address, token, stateDir, hostname: 'h', version: 't' });
-  const st = loadState(stateDir);
-  const client = agentHubClient(st.identity.hub, { caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! });
-  clients.push(client);
-  return { agentId, client, target: { host: '127.0.0.1', port: hub.dataPort!, caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! } };
+function agent(): ReturnType<typeof enrollDataAgent> {
+  return enrollDataAgent(hub, { dirs, clients });
 }
 
 /** A raw TLS connection with the agent's identity, for speaking broken protocol at the hub. */

@@ -6,6 +6,11 @@ import { createAgentsModule, type AgentsModule } from '../../../hub/src/agents/i
 import type { TaskListener, TaskLogEvent, TaskProgressEvent, TaskResultEvent } from '../../../hub/src/agents/task-channel.ts';
 import { openDb, type Db } from '../../../hub/src/store/db.ts';
 import { loadAgentConfig, type AgentConfig } from '../../../node-agent/src/config.ts';
+import { enroll } from '../../../node-agent/src/enroll/enroll.ts';
+import { loadState } from '../../../node-agent/src/enroll/state.ts';
+import { agentHubClient } from '../../../node-agent/src/session/credentials.ts';
+import type { DataPlaneTarget } from '../../../node-agent/src/session/data-plane-client.ts';
+import type { AgentHubClient } from '../../../proto/src/load.ts';
 
 /** A hub made of just the agents module: temp data dir, SQLite file, gRPC on a free port. */
 export interface TestHub {
@@ -112,4 +117,22 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * An agent enrolled in-process (auto-approved token): its gRPC client and its data plane
+ * target, without a session. `track` collects the state dir and client for cleanup.
+ */
+export async function enrollDataAgent(
+  hub: TestHub,
+  track: { dirs: string[]; clients: AgentHubClient[] },
+): Promise<{ agentId: string; client: AgentHubClient; target: DataPlaneTarget }> {
+  const stateDir = tempDir('ferry-agent-state-');
+  track.dirs.push(stateDir);
+  const { token } = hub.agents.registry.createToken({ autoApprove: true });
+  const { agentId } = await enroll({ hub: hub.address, token, stateDir, hostname: 'h', version: 't' });
+  const st = loadState(stateDir);
+  const client = agentHubClient(st.identity.hub, { caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! });
+  track.clients.push(client);
+  return { agentId, client, target: { host: '127.0.0.1', port: hub.dataPort ?? 0, caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! } };
 }

@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enroll } from '../../../node-agent/src/enroll/enroll.ts';
-import { loadState } from '../../../node-agent/src/enroll/state.ts';
-import { agentHubClient } from '../../../node-agent/src/session/credentials.ts';
 import { DataClient } from '../../../node-agent/src/session/data.ts';
 import type { AgentHubClient } from '../../../proto/src/load.ts';
-import { startTestHub, tempDir, type TestHub } from './harness.ts';
+import { enrollDataAgent, startTestHub, type TestHub } from './harness.ts';
 
 const BOUND = 4 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -27,14 +24,7 @@ type Transport = 'grpc' | 'data plane';
 
 /** An enrolled agent's data client (the code behind TaskContext.openPush/openPull/call). */
 async function agentData(transport: Transport): Promise<{ agentId: string; data: DataClient }> {
-  const stateDir = tempDir('ferry-agent-state-');
-  dirs.push(stateDir);
-  const { token } = hub.agents.registry.createToken({ autoApprove: true });
-  const { agentId } = await enroll({ hub: hub.address, token, stateDir, hostname: 'h', version: 't' });
-  const st = loadState(stateDir);
-  const client = agentHubClient(st.identity.hub, { caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! });
-  clients.push(client);
-  const target = { host: '127.0.0.1', port: hub.dataPort!, caPem: st.caPem, keyPem: st.keyPem, certPem: st.certPem! };
+  const { agentId, client, target } = await enrollDataAgent(hub, { dirs, clients });
   const route = transport === 'data plane' ? { target: () => target, unreachable: (e: Error) => { throw e; } } : undefined;
   return { agentId, data: new DataClient(() => client, undefined, route) };
 }
