@@ -3,7 +3,7 @@ import type { RelayChannel } from '../agents/relay.ts';
 import type { JobRunner } from '../jobs/engine.ts';
 import { RECORD, RecordPacker, type RestoreDatabasePayload, type RestoreDiskPayload } from '../../../node-agent/src/tasks/backup-wire.ts';
 import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
-import { restoreStoredSnapshot, type Repository, type SnapshotManifest, type StoredBlock } from './repository/index.ts';
+import { CODEC, RepositoryError, snapshotChunks, type Repository, type SnapshotManifest } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';
 
 const ATTEMPTS = 3;
@@ -70,22 +70,39 @@ export function restoreJobRunner(d: BackupDeps): JobRunner {
   };
 }
 
+/**
+ * Streams the snapshot as records: zero ranges as type 0, every chunk as type 3 read from its
+ * pack straight into the frame (RecordPacker.addStoredFrom), about two frames of reads ahead of
+ * the one being sent. A repository error (missing chunk, truncated pack) lands in `state`.
+ */
 async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, state: { repoError?: unknown }): Promise<void> {
-  const packer = new RecordPacker((f) => ch.write(f));
-  const blocks = restoreStoredSnapshot(repo, m, { readAhead: 32 });
+  const packer = new RecordPacker((f) => ch.write(f), 2);
+  const fill = (digest: string, length: number) => async (target: Buffer) => {
+    try {
+      await repo.readStoredInto(digest, target);
+      // A raw form must be the manifest's length: the agent would refuse it, the hub can say why.
+      if (target[0] === CODEC.raw && target.length - 1 !== length) {
+        throw new RepositoryError('chunk_corrupt', `snapshot ${m.id}: chunk ${digest} has ${target.length - 1} bytes, the manifest says ${length}`, { digest });
+      }
+    } catch (e) {
+      state.repoError ??= e;
+      throw e;
+    }
+  };
   try {
-    for (;;) {
-      let next: IteratorResult<StoredBlock>;
+    for (const c of snapshotChunks(m)) {
+      if (c.digest === null) {
+        await packer.add(RECORD.zero, '', c.length);
+        continue;
+      }
+      let storedLength: number;
       try {
-        next = await blocks.next();
+        storedLength = repo.storedLength(c.digest);
       } catch (e) {
-        state.repoError = e;
+        state.repoError ??= e;
         throw e;
       }
-      if (next.done) break;
-      const block = next.value;
-      if (block.stored === null) await packer.add(RECORD.zero, '', block.length);
-      else await packer.addStored(block.digest!, block.length, block.stored);
+      await packer.addStoredFrom(c.digest, c.length, storedLength, fill(c.digest, c.length));
     }
     await packer.flush();
     ch.end();

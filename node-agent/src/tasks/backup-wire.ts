@@ -109,13 +109,21 @@ function protocolError(message: string): FerryError {
 export class RecordPacker {
   private frame: Buffer | null = null;
   private bytes = 0;
+  /** Fills (reads) still writing into the current frame (addStoredFrom). */
+  private fills: Promise<void>[] = [];
+  /** Frames cut but not yet sent (waiting for their fills, or for the send before them). */
+  private queued: Promise<void>[] = [];
   /** Plain bytes of the chunks sent with their content (types 2 and 3). */
   dataBytes = 0;
   /** Bytes of chunk content on the wire: plain bytes of type 2, stored forms of type 3. */
   sentBytes = 0;
   records = 0;
 
-  constructor(private readonly send: (frame: Buffer) => Promise<void>) {}
+  constructor(
+    private readonly send: (frame: Buffer) => Promise<void>,
+    /** Frames whose fills may run while an earlier frame is being sent (addStoredFrom only). @default 2 */
+    private readonly framesAhead = 2,
+  ) {}
 
   /** A zero (type 0), reference (type 1) or data (type 2, with `data`) record. */
   async add(type: RecordType, digest: string, length: number, data?: Buffer): Promise<void> {
@@ -159,9 +167,29 @@ export class RecordPacker {
     this.commit(STORED_HEADER_BYTES + n);
   }
 
+  /**
+   * A stored record (type 3) whose `storedLength` bytes `fill` writes into the frame later (the
+   * hub reading a chunk from its pack straight into the frame: no buffer per chunk, no copy).
+   * The frame is sent once all its fills are done, in order; the fills of the next
+   * `framesAhead` frames run meanwhile. A failed fill fails a later call or `flush()`.
+   */
+  async addStoredFrom(digest: string, length: number, storedLength: number, fill: (target: Buffer) => Promise<void>): Promise<void> {
+    if (storedLength < 1) throw new Error(`stored form of chunk ${digest} is empty`);
+    const size = STORED_HEADER_BYTES + storedLength;
+    const at = await this.reserve(size);
+    this.header(at, RECORD.stored, digest, length);
+    this.frame!.writeUInt32BE(storedLength, at + RECORD_HEADER_BYTES);
+    const p = fill(this.frame!.subarray(at + STORED_HEADER_BYTES, at + size));
+    p.catch(() => undefined); // reported through the frame's send, awaited in order
+    this.fills.push(p);
+    this.dataBytes += length;
+    this.sentBytes += storedLength;
+    this.commit(size);
+  }
+
   /** Where a record of at most `size` bytes goes in the current frame (sending the full one first). */
   private async reserve(size: number): Promise<number> {
-    if (this.bytes > 0 && this.bytes + size > FRAME_TARGET_BYTES) await this.flush();
+    if (this.bytes > 0 && this.bytes + size > FRAME_TARGET_BYTES) await this.cut();
     // allocUnsafeSlow: a frame outlives many small allocations, so it should not pin a pool slab.
     this.frame ??= Buffer.allocUnsafeSlow(FRAME_HEADROOM + Math.max(FRAME_TARGET_BYTES, size));
     return FRAME_HEADROOM + this.bytes;
@@ -180,12 +208,30 @@ export class RecordPacker {
     this.records++;
   }
 
+  /** Sends what is packed and waits until every frame is sent. */
   async flush(): Promise<void> {
+    await this.cut();
+    while (this.queued.length > 0) await this.queued.shift();
+  }
+
+  /** Ends the current frame: sent now, or queued behind its fills while few frames wait. */
+  private async cut(): Promise<void> {
     if (this.bytes === 0 || !this.frame) return;
     const frame = markHeadroom(this.frame.subarray(FRAME_HEADROOM, FRAME_HEADROOM + this.bytes));
+    const fills = this.fills;
     this.frame = null;
     this.bytes = 0;
-    await this.send(frame);
+    this.fills = [];
+    if (fills.length === 0 && this.queued.length === 0) return this.send(frame);
+    const before = this.queued.at(-1);
+    const sent = (async () => {
+      await before;
+      await Promise.all(fills);
+      await this.send(frame);
+    })();
+    sent.catch(() => undefined); // awaited below or by flush
+    this.queued.push(sent);
+    while (this.queued.length > this.framesAhead) await this.queued.shift();
   }
 }
 

@@ -138,6 +138,14 @@ describe('chunks uploaded in their stored form (putStoredChunk)', () => {
     ]);
     expect(blocks.map((x) => x.stored && x.stored.equals(storedOf(chunks[[0, -1, 1, 2][blocks.indexOf(x)]!]!)))).toEqual([true, null, true, true]);
 
+    // The restore job reads straight into its frame: same bytes.
+    for (const ch of chunks) {
+      const target = Buffer.alloc(repo.storedLength(sha256(ch)) + 3).subarray(3);
+      await repo.readStoredInto(sha256(ch), target);
+      expect(target.equals(storedOf(ch))).toBe(true);
+    }
+    expect(() => repo.storedLength(sha256(Buffer.from('absent')))).toThrow(expect.objectContaining({ code: 'chunk_missing' }));
+
     // Damage is the agent's to find (it re-hashes); a pack cut short is a read error here.
     await damageChunk(root, sha256(chunks[1]!));
     const again: StoredBlock[] = [];
@@ -154,5 +162,7 @@ describe('chunks uploaded in their stored form (putStoredChunk)', () => {
         for await (const blk of restoreStoredSnapshot(repo, m)) void blk;
       })(),
     ).rejects.toMatchObject({ code: 'chunk_corrupt', message: expect.stringContaining('truncated') });
+    const cut = Buffer.alloc(repo.storedLength(sha256(chunks[2]!)));
+    await expect(repo.readStoredInto(sha256(chunks[2]!), cut)).rejects.toMatchObject({ code: 'chunk_corrupt' });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Compressor } from 'zstd-napi';
 import zstd from 'zstd-napi/binding.js';
 import { decodeRecords, RECORD, RecordPacker, STORED_HEADER_BYTES, type ChunkRecord } from '../../../node-agent/src/tasks/backup-wire.ts';
-import { decodeStored, STORED_CODEC, StoredChunkInvalid } from '../../../node-agent/src/tasks/stored-chunk.ts';
+import { decodeStored, encodeStoredInto, STORED_CODEC, storedBound, StoredChunkInvalid } from '../../../node-agent/src/tasks/stored-chunk.ts';
 import { decodeChunk } from '../../../hub/src/backup/repository/codec.ts';
 import { logText } from '../../integration/backup/repository-helpers.ts';
 
@@ -18,6 +18,12 @@ async function pack(fill: (p: RecordPacker) => Promise<void>): Promise<{ frames:
 }
 
 const records = (frames: Buffer[]): ChunkRecord[] => frames.flatMap((f) => [...decodeRecords(f)]);
+
+/** The stored form of `data` at zstd level 1 (as RecordPacker.addCompressed writes it). */
+function storedOf(data: Buffer): Buffer {
+  const out = Buffer.alloc(storedBound(data.length));
+  return out.subarray(0, encodeStoredInto(out, 0, data, 1));
+}
 
 /** A zstd frame without a content size in its header (as a streaming compressor writes it). */
 function unsizedFrame(data: Buffer): Buffer {
@@ -85,6 +91,41 @@ describe('type-3 (stored) records', () => {
     records(frames).forEach((r, i) => {
       expect(sha(decodeStored(r.stored!, r.length, scratch))).toBe(sha(chunks[i]!));
     });
+  });
+
+  it('filled later (a read into the frame): frames go out in order once their fills are done', async () => {
+    const chunks = Array.from({ length: 40 }, (_, i) => logText(65536, 100 + i));
+    const stored = chunks.map((c) => Buffer.from(storedOf(c)));
+    const sent: Buffer[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const p = new RecordPacker(async (f) => void sent.push(Buffer.from(f)), 2);
+    for (const [i, c] of chunks.entries()) {
+      if (i % 7 === 3) await p.add(RECORD.zero, '', 4096);
+      await p.addStoredFrom(sha(c), c.length, stored[i]!.length, async (target) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        // Later chunks finish first: order must come from the packer, not from the reads.
+        await new Promise((r) => setTimeout(r, 40 - i));
+        stored[i]!.copy(target);
+        inFlight--;
+      });
+    }
+    await p.flush();
+    const recs = records(sent).filter((r) => r.type === RECORD.stored);
+    expect(recs.map((r) => r.digest)).toEqual(chunks.map(sha));
+    recs.forEach((r, i) => expect(decodeStored(r.stored!, r.length).equals(chunks[i]!)).toBe(true));
+    expect(most).toBeGreaterThan(1);
+  });
+
+  it('filled later: a failed fill fails the packer instead of sending a frame with holes', async () => {
+    const sent: Buffer[] = [];
+    const p = new RecordPacker(async (f) => void sent.push(f), 2);
+    await p.addStoredFrom('cd'.repeat(32), 10, 11, async () => {
+      throw new Error('pack truncated');
+    });
+    await expect(p.flush()).rejects.toThrow('pack truncated');
+    expect(sent).toHaveLength(0);
   });
 
   it('refuse a cut or empty stored record as a protocol error', async () => {

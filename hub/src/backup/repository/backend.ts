@@ -43,8 +43,10 @@ export interface BackendSpace {
  * - `list(prefix)` yields every object whose key starts with `prefix`, in no particular order;
  *   objects written or deleted during the listing may or may not appear.
  * - `createAppend(key)` starts an AppendObject; `commit` is durable like `put` (content and name).
- * - `readAt(key, offset, length)` reads a byte range of an object; a missing key rejects with
- *   `object_not_found`; a range past the end yields fewer bytes.
+ * - `readAt(key, offset, length, into?)` reads a byte range of an object; a missing key rejects
+ *   with `object_not_found`; a range past the end yields fewer bytes. With `into` (at least
+ *   `length` bytes) the bytes land there and the result is a view of it: a restore reads chunks
+ *   straight into the frame it sends.
  * - `recover` removes debris of interrupted writes older than `olderThanMs` (relative to
  *   `now`); it never touches a completed object.
  * Implementations hold no repository logic: hashing, compression and GC live above them.
@@ -58,7 +60,7 @@ export interface RepositoryBackend {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   createAppend(key: string): Promise<AppendObject>;
-  readAt(key: string, offset: number, length: number): Promise<Buffer>;
+  readAt(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer>;
   recover(options: { now: number; olderThanMs: number }): Promise<{ removedTempFiles: number }>;
   /** Capacity and free space of the underlying store, when it has such a notion. */
   space(): Promise<BackendSpace | null>;

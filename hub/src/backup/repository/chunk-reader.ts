@@ -35,20 +35,33 @@ export class ChunkReader {
   async getStoredChunk(digest: string): Promise<Buffer> {
     checkDigest(digest);
     const stored = await this.readStored(digest);
-    if (stored.length < 1 || (stored[0] !== CODEC.raw && stored[0] !== CODEC.zstd)) {
-      throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: ${stored.length < 1 ? 'it is empty' : `unknown codec byte ${stored[0]}`}`, { digest });
-    }
+    checkStored(digest, stored);
     return stored;
   }
 
-  private async readStored(digest: string): Promise<Buffer> {
+  /** See Repository.storedLength. */
+  storedLength(digest: string): number {
+    const loc = this.index.get(digest);
+    if (!loc) throw new RepositoryError('chunk_missing', `chunk ${digest} is not in the repository`, { digest });
+    return loc.length;
+  }
+
+  /** See Repository.readStoredInto. */
+  async readStoredInto(digest: string, target: Buffer): Promise<void> {
+    const stored = await this.readStored(digest, target);
+    checkStored(digest, stored);
+  }
+
+  private async readStored(digest: string, into?: Buffer): Promise<Buffer> {
     const missing = (): RepositoryError => new RepositoryError('chunk_missing', `chunk ${digest} is not in the repository`, { digest });
     let loc = this.index.get(digest);
     // A repack may move the chunk and delete its old pack between the lookup and the read:
     // look again when the pack has gone.
     for (let attempt = 0; loc; attempt++) {
       try {
-        const stored = await this.readAt(loc);
+        // Repacks copy stored forms as they are: the length the caller planned for stays right.
+        if (into && into.length !== loc.length) throw new Error(`chunk ${digest}: ${into.length}-byte target for a ${loc.length}-byte stored form`);
+        const stored = await this.readAt(loc, into);
         if (stored.length < loc.length) {
           throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: its pack ${loc.pack.id} is truncated`, { digest });
         }
@@ -63,9 +76,13 @@ export class ChunkReader {
     throw missing();
   }
 
-  private readAt(loc: ChunkLocation): Promise<Buffer> {
+  private async readAt(loc: ChunkLocation, into?: Buffer): Promise<Buffer> {
     const w = loc.pack.writer;
-    return w ? w.read(loc.offset, loc.length) : this.backend.readAt(packKey(loc.pack.id), loc.offset, loc.length);
+    if (!w) return this.backend.readAt(packKey(loc.pack.id), loc.offset, loc.length, into);
+    const b = await w.read(loc.offset, loc.length);
+    if (!into) return b;
+    b.copy(into);
+    return into.subarray(0, b.length);
   }
 
   /** Re-reads, decodes and re-hashes every digest (a snapshot's distinct chunks). */
@@ -110,5 +127,12 @@ export class ChunkReader {
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     return { snapshotId, checked: digests.length, missing: missing.sort(), damaged: damaged.sort(), ok: missing.length + damaged.length === 0 };
+  }
+}
+
+/** What a reader that does not decode can still check: the form is there and its codec known. */
+function checkStored(digest: string, stored: Buffer): void {
+  if (stored.length < 1 || (stored[0] !== CODEC.raw && stored[0] !== CODEC.zstd)) {
+    throw new RepositoryError('chunk_corrupt', `chunk ${digest} is damaged: ${stored.length < 1 ? 'it is empty' : `unknown codec byte ${stored[0]}`}`, { digest });
   }
 }

@@ -16,4 +16,4 @@ export {
 } from './manifest.ts';
 export type { PendingBackup } from './pending.ts';
 export { Repository, type PutChunkResult, type RepositoryOptions, type RepositoryStats, type VerifyResult } from './repository.ts';
-export { restoreSnapshot, restoreSnapshotToFile, restoreStoredSnapshot, type RestoreBlock, type RestoreOptions, type StoredBlock } from './restore.ts';
+export { restoreSnapshot, restoreSnapshotToFile, restoreStoredSnapshot, snapshotChunks, type RestoreBlock, type RestoreOptions, type SnapshotChunk, type StoredBlock } from './restore.ts';

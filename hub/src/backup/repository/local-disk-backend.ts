@@ -199,13 +199,13 @@ export class LocalDiskBackend implements RepositoryBackend {
     };
   }
 
-  async readAt(key: string, offset: number, length: number): Promise<Buffer> {
+  async readAt(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     const h = await this.readers.acquire(this.file(key)).catch((err: unknown) => {
       if (isErrno(err, 'ENOENT')) throw new RepositoryError('object_not_found', `object ${key} does not exist`);
       throw err;
     });
     try {
-      return await readFully(await h.fh, offset, length);
+      return await readFully(await h.fh, offset, length, into);
     } finally {
       h.release();
     }
@@ -281,8 +281,9 @@ function remaining(parts: readonly Buffer[], skip: number): Buffer[] {
   return out;
 }
 
-async function readFully(fh: fs.FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+async function readFully(fh: fs.FileHandle, position: number, length: number, into?: Buffer): Promise<Buffer> {
+  if (into && into.length < length) throw new RangeError(`a ${into.length}-byte buffer cannot take ${length} bytes`);
+  const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fh.read(buf, done, length - done, position + done);

@@ -193,6 +193,16 @@ export class Repository {
     return this.reader.getStoredChunk(digest);
   }
 
+  /** Length of the chunk's stored form (`chunk_missing` when absent): to plan `readStoredInto`. */
+  storedLength(digest: string): number {
+    return this.reader.storedLength(digest);
+  }
+
+  /** getStoredChunk into `target` (exactly `storedLength(digest)` bytes), e.g. a slice of a record frame. */
+  readStoredInto(digest: string, target: Buffer): Promise<void> {
+    return this.reader.readStoredInto(digest, target);
+  }
+
   /**
    * Writes a manifest atomically. Every chunk it references must already be stored
    * (`chunk_missing` otherwise); ids are never reused (`snapshot_exists`).

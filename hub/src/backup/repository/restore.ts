@@ -30,13 +30,16 @@ export interface StoredBlock {
   stored: Buffer | null;
 }
 
-interface Item {
+/** A snapshot's chunk: where it goes and its digest (null for a zero range). */
+export interface SnapshotChunk {
   offset: number;
   length: number;
   digest: string | null;
 }
+type Item = SnapshotChunk;
 
-function itemsOf(manifest: SnapshotManifest): Item[] {
+/** The chunks of a manifest in order, with their offsets and lengths. */
+export function snapshotChunks(manifest: SnapshotManifest): SnapshotChunk[] {
   const items: Item[] = [];
   if (manifest.kind === 'disk') {
     manifest.chunks.forEach((digest, i) => {
@@ -78,7 +81,7 @@ async function* readInOrder<T>(items: Item[], readAhead: number, read: (digest: 
  */
 export async function* restoreSnapshot(repo: Repository, id: string, options: RestoreOptions = {}): AsyncGenerator<RestoreBlock> {
   const manifest = await repo.readSnapshot(id);
-  for await (const [it, data] of readInOrder(itemsOf(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getChunk(d))) {
+  for await (const [it, data] of readInOrder(snapshotChunks(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getChunk(d))) {
     if (data !== null && data.length !== it.length) {
       throw new Error(`snapshot ${id}: chunk ${it.digest} has ${data.length} bytes, manifest says ${it.length}`);
     }
@@ -97,7 +100,7 @@ export async function* restoreSnapshot(repo: Repository, id: string, options: Re
  * so does a raw chunk whose length is not the manifest's. Memory: `readAhead` chunks.
  */
 export async function* restoreStoredSnapshot(repo: Repository, manifest: SnapshotManifest, options: { readAhead?: number } = {}): AsyncGenerator<StoredBlock> {
-  for await (const [it, stored] of readInOrder(itemsOf(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getStoredChunk(d))) {
+  for await (const [it, stored] of readInOrder(snapshotChunks(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getStoredChunk(d))) {
     if (stored !== null && stored[0] === CODEC.raw && stored.length - 1 !== it.length) {
       throw new RepositoryError('chunk_corrupt', `snapshot ${manifest.id}: chunk ${it.digest} has ${stored.length - 1} bytes, manifest says ${it.length}`, { digest: it.digest! });
     }
