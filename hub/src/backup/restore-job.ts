@@ -1,7 +1,8 @@
 import { FerryError } from '../../../common/src/errors.ts';
 import type { RelayChannel } from '../agents/relay.ts';
 import type { JobRunner } from '../jobs/engine.ts';
-import { RECORD, RecordPacker, type RestoreDatabasePayload, type RestoreDiskPayload } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { RECORD, type RestoreDatabasePayload, type RestoreDiskPayload } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { RecordPacker } from '../../../node-agent/src/tasks/record-packer.ts';
 import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
 import { CODEC, RepositoryError, snapshotChunks, type Repository, type SnapshotManifest } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';

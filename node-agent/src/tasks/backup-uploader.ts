@@ -1,5 +1,6 @@
 import { FerryError } from '../../../common/src/errors.ts';
-import { BACKUP_CALLS, RECORD, RecordPacker, type ChunkCompression } from './backup-wire.ts';
+import { BACKUP_CALLS, RECORD, type ChunkCompression } from './backup-wire.ts';
+import { RecordPacker } from './record-packer.ts';
 import type { TaskContext } from './types.ts';
 
 /** Digests asked about in one `backup.has_chunks` call; also bounds the chunk data held back (×64 KiB). */

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import zstd from 'zstd-napi/binding.js';
 import { ingestRecords } from '../../../hub/src/backup/ingest.ts';
 import { Repository, restoreStoredSnapshot, type SnapshotManifest, type StoredBlock } from '../../../hub/src/backup/repository/index.ts';
-import { RECORD, RecordPacker } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { RECORD } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { RecordPacker } from '../../../node-agent/src/tasks/record-packer.ts';
 import { encodeStoredInto, storedBound, STORED_CODEC } from '../../../node-agent/src/tasks/stored-chunk.ts';
 import { damageChunk, locateChunk, logText, sha256, tempDir } from './repository-helpers.ts';
 
