@@ -6,7 +6,9 @@
  *
  *   BENCH_IMG_MIB=2048 node --import tsx bench/backup/qcow2-profile.ts
  *
- * Env: BENCH_IMG_MIB (2048), BENCH_WORK (/tmp/ferry-qcow2-profile), SERIES ("scattered clustered").
+ * Env: BENCH_IMG_MIB (2048), BENCH_WORK (/tmp/ferry-qcow2-profile), SERIES ("scattered clustered"),
+ * PROFILE_STEP (full or incremental: a V8 CPU profile of the agent during that step, written to
+ * BENCH_WORK/cpu; summarize with cpu-top.ts).
  * Per series: a fresh repository, a full backup of the image as qcow2, then 1 % of its 4 KiB
  * blocks rewritten through qemu-nbd (the dirty bitmap records them) and an incremental.
  */
@@ -53,6 +55,11 @@ async function main(): Promise<void> {
   const raw = path.join(WORK, 'changed.img');
   const img = path.join(WORK, 'img', 'disk.qcow2');
   spawnSync('python3', [GEN, 'create', base, String(MIB), '42']);
+  const profileStep = process.env.PROFILE_STEP;
+  if (profileStep) {
+    process.env.NODE_OPTIONS = `--require ${path.join(ROOT, 'bench/backup/cpu-prof-toggle.cjs')}`;
+    process.env.FERRY_PROFILE_DIR = path.join(WORK, 'cpu');
+  }
   const dataDir = path.join(WORK, 'data');
   const config = loadConfig({
     FERRY_DATA_DIR: dataDir, FERRY_HTTP_PORT: '0', FERRY_GRPC_PORT: '0', FERRY_BUILTIN_AGENT: 'on', FERRY_LOG_LEVEL: 'silent',
@@ -60,10 +67,12 @@ async function main(): Promise<void> {
   });
   const hub = await createHub(config, { log: createLogger({ level: 'silent', name: 'qcow2-profile' }), builtinStdio: 'inherit' });
   const { httpPort } = await hub.start();
+  delete process.env.NODE_OPTIONS;
   const url = `http://127.0.0.1:${httpPort}`;
   const key = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
   const api = async (method: string, p: string, body?: unknown) => {
-    const r = await fetch(url + p, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    // A fresh connection each call: a kept-alive one may have been closed by the hub during a long pause.
+    const r = await fetch(url + p, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', connection: 'close' }, body: body === undefined ? undefined : JSON.stringify(body) });
     const j = (await r.json()) as Record<string, unknown>;
     if (r.status >= 400) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(j)}`);
     return j;
@@ -93,6 +102,7 @@ async function main(): Promise<void> {
       const repo = await api('POST', '/api/v1/repositories', { name: `q-${series}`, path: path.join(WORK, 'repo', series) });
       for (const type of ['full', 'incremental']) {
         if (type === 'incremental') await applyChanges(base, raw, img);
+        if (type === profileStep) process.kill(pid, 'SIGUSR2');
         const h0 = process.cpuUsage();
         const [a0, c0] = procCpu(pid);
         const t0 = Date.now();
@@ -102,6 +112,7 @@ async function main(): Promise<void> {
         const wall = (Math.min(Date.now(), end) - t0) / 1000;
         const h = process.cpuUsage(h0);
         const [a1, c1] = procCpu(pid);
+        if (type === profileStep) process.kill(pid, 'SIGUSR2');
         const got = await api('GET', `/api/v1/backups/${String(b.id)}`);
         console.log(
           `${series.padEnd(10)} ${type.padEnd(12)} wall ${wall.toFixed(2)} s  hub cpu ${((h.user + h.system) / 1e6).toFixed(2)} s  agent cpu ${(a1 - a0).toFixed(2)} s  qemu cpu ${(c1 - c0).toFixed(2)} s  read ${(Number(got.bytes_read) / 1e6).toFixed(1)} MB`,
