@@ -1,5 +1,6 @@
 // Preloaded through NODE_OPTIONS: the first SIGUSR2 starts the V8 CPU profiler, the second
 // writes a .cpuprofile to FERRY_PROFILE_DIR; so one step of a longer run can be profiled alone.
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload (NODE_OPTIONS --require) */
 const inspector = require('node:inspector');
 const fs = require('node:fs');
 const path = require('node:path');
