@@ -70,11 +70,11 @@ async function pass(img: string, token: string | null, previous: (string | null)
   const plan = planChunks(size, CHUNK, allocated, changed ? changed.extents : null);
   let requests = 0;
   let bytes = 0;
-  // backup-disk.ts reads through readInto (pooled buffers) when a source has it, and read() otherwise.
+  // Pooled buffers, as backup-disk.ts uses for sources with readInto (the qcow2 source's is named fill for now).
   const readInto = (b: Buffer, o: number, l: number) => {
     requests++;
     bytes += l;
-    return src.readInto(b, o, l);
+    return src.fill(b, o, l);
   };
   const read = src.read.bind(src);
   src.read = (o, l) => {
