@@ -123,7 +123,9 @@ async function main(): Promise<void> {
   if (steps.includes('restore')) {
     await step('restore', async () => {
       const j = await api('POST', `/api/v1/backups/${last}/restore`, { target: { agent_id: agentId, path: path.join(WORK, 'restore', 'disk.img') } });
-      await wait(String(j.job_id));
+      const done = await wait(String(j.job_id));
+      const agent = (done.result as { agent?: Record<string, unknown> } | null)?.agent;
+      if (agent) console.log(`  restore result: ${JSON.stringify(agent)}`);
     });
   }
   if (process.env.PROFILE_AGENT) {

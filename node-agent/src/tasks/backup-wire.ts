@@ -193,6 +193,8 @@ export interface RestoreDiskResult {
   bytes_written: number;
   zero_bytes_skipped: number;
   chunks_verified: number;
+  /** Seconds spent in the final fsync (what the disk still had to write when the stream ended). */
+  final_sync_seconds?: number;
 }
 
 /** Payload of `backup.database`. */

@@ -14,6 +14,12 @@ const ZEROS = Buffer.alloc(1024 * 1024);
  * well-compressed chunks takes (1 MiB of zstd can hold far more than 1 MiB of chunks).
  */
 const DECODE_BYTES = 4 * 1024 * 1024;
+/**
+ * A background fdatasync starts after this many bytes written: the disk writes while the next
+ * frames arrive, instead of all of it in the final fsync (a 1.4 GiB restore here otherwise
+ * waited seconds at the end, the page cache holding all of it as dirty pages).
+ */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
  * `restore.disk`: writes a snapshot streamed by the hub to a file or block device inside
@@ -40,6 +46,9 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
   if (existing && !block && !existing.isFile()) throw new FerryError('restore_target_invalid', `${p.path} is neither a file nor a block device`, { status: 422 });
   const fh = await fs.open(target, block ? 'r+' : 'w');
   const r: RestoreDiskResult = { path: p.path, bytes_written: 0, zero_bytes_skipped: 0, chunks_verified: 0 };
+  let syncing: Promise<void> | null = null;
+  // A file handle must not close under a datasync still running in the thread pool.
+  const pendingSync = () => syncing ?? Promise.resolve();
   try {
     if (!block) await fh.truncate(p.size);
     let offset = 0;
@@ -50,11 +59,25 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
     let run: Buffer[] = [];
     let runAt = 0;
     let runBytes = 0;
+    let unsynced = 0;
+    let syncFailure: unknown;
     const flush = async () => {
       if (run.length) await writeRun(fh, run, runAt, runBytes);
+      unsynced += runBytes;
       run = [];
       runBytes = 0;
       decodedUsed = 0; // written: the decode buffer is free again
+      if (syncFailure !== undefined) throw syncFailure;
+      if (unsynced >= SYNC_EVERY_BYTES && !syncing) {
+        unsynced = 0;
+        syncing = fh.datasync().then(
+          () => void (syncing = null),
+          (e: unknown) => {
+            syncFailure = e;
+            syncing = null;
+          },
+        );
+      }
     };
     const refuse = (digest: string, why: string): FerryError =>
       new FerryError('chunk_digest_mismatch', `restore refused: the chunk at offset ${offset} ${why}; nothing more is written`, { status: 422, details: { offset, digest } });
@@ -104,9 +127,14 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
       }
     }
     if (offset !== p.size) throw new FerryError('restore_incomplete', `the restore stream ended at ${offset} of ${p.size} bytes`, { status: 409, retryable: true });
+    const t0 = performance.now();
+    await pendingSync();
+    if (syncFailure !== undefined) throw syncFailure;
     await fh.sync();
+    r.final_sync_seconds = Math.round(performance.now() - t0) / 1000;
     ctx.progress({ percent: 100, phase: 'done', counters: { bytes_restored: offset, bytes_written: r.bytes_written } });
   } finally {
+    await pendingSync();
     await fh.close();
   }
   ctx.log('info', `Restored ${p.size} bytes to ${p.path} (${r.bytes_written} written, ${r.zero_bytes_skipped} left as holes)`);
