@@ -35,9 +35,9 @@ function agentPid(): number | null {
   return null;
 }
 
-function procCpu(pid: number): number {
+function procCpu(pid: number): { user: number; sys: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
+  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK };
 }
 
 function dropCaches(): void {
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   }
   const pid = agentPid();
   if (!pid) throw new Error('agent pid not found');
-  const repo = await api('POST', '/api/v1/repositories', { name: 'p', path: path.join(WORK, 'repo', 'r') });
+  const repo = await api('POST', '/api/v1/repositories', { name: 'p', path: process.env.PROFILE_REPO_DIR ?? path.join(WORK, 'repo', 'r') });
   const step = async (name: string, fn: () => Promise<void>) => {
     dropCaches();
     const h0 = process.cpuUsage();
@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     // The job's own end, not when the (slow, so as not to load the hub) poll noticed it.
     const wall = (Math.min(Date.now(), finishedAt) - t0) / 1000;
     const h = process.cpuUsage(h0);
-    console.log(`${name.padEnd(12)} wall ${wall.toFixed(2)} s  hub cpu ${((h.user + h.system) / 1e6).toFixed(2)} s (sys ${(h.system / 1e6).toFixed(2)})  agent cpu ${(procCpu(pid) - a0).toFixed(2)} s`);
+    const a1 = procCpu(pid);
+    console.log(`${name.padEnd(12)} wall ${wall.toFixed(2)} s  hub cpu ${((h.user + h.system) / 1e6).toFixed(2)} s (sys ${(h.system / 1e6).toFixed(2)})  agent cpu ${(a1.user + a1.sys - a0.user - a0.sys).toFixed(2)} s (sys ${(a1.sys - a0.sys).toFixed(2)})`);
   };
   let last = '';
   const backup = (type: string) => async () => {

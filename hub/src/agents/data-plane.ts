@@ -136,6 +136,7 @@ export class DataPlaneServer {
       this.d.relay.transport.dataPlane.connections++;
       if (via === 'local') this.d.relay.transport.dataPlane.localConnections++;
       ch = this.d.relay.attach(hello.channel, agentId, hello.op === 'push' ? 'producer' : 'consumer');
+      if (hello.op === 'push') ch.producerVia = via;
       if (hello.op === 'push') await this.push(socket, frames, ch);
       else await this.pull(socket, ch);
     } catch (e) {

@@ -294,7 +294,10 @@ export class AgentGrpcServer {
     call.on('cancelled', lost);
     try {
       for await (const f of call as AsyncIterable<DataFrame__Output>) {
-        if (!ch) ch = this.d.relay.attach(f.channel, agent.id, 'producer');
+        if (!ch) {
+          ch = this.d.relay.attach(f.channel, agent.id, 'producer');
+          ch.producerVia = 'grpc';
+        }
         else if (f.channel && f.channel !== ch.name) throw new FerryError('relay_protocol', `Push switched from channel ${ch.name} to ${f.channel}`, { status: 400 });
         if (f.error) {
           ch.abort(f.error);

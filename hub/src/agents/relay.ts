@@ -49,6 +49,11 @@ export class RelayAborted extends FerryError {
  */
 export class RelayChannel implements AsyncIterable<Buffer> {
   readonly stats: RelayStats = { bufferedBytes: 0, maxBufferedBytes: 0, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
+  /**
+   * How the producer's frames arrive: set when a producer attaches. 'local' is the built-in
+   * agent on the hub's own Unix socket (the hub's trust domain); consumers may rely on it.
+   */
+  producerVia: 'grpc' | 'tls' | 'local' | undefined;
   /** Resolves when the channel was ended and every frame was read; rejects on abort. */
   readonly drained: Promise<void>;
   private readonly queue: Buffer[] = [];

@@ -53,7 +53,8 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
         const counters = emptyIngest();
         const ch = d.relay.openChannel(`bk-${b.id}-${ctx.job.id}-${attempt}-${Date.now()}`, { producer: agentId });
         let prev: RelayChannel | undefined;
-        const ingestP = ingestRecords(ch, repo, b.id, kind, counters);
+        const ingestP = ingestRecords(ch, repo, b.id, kind, counters, () => ch.producerVia);
+        const compression = agentId === d.builtinAgentId() ? undefined : repo.config.compression;
         ingestP.catch(() => undefined);
         try {
           let task: string;
@@ -64,7 +65,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
               path: b.path!,
               chunk_size: repo.config.chunking.disk.size,
               channel: ch.name,
-              compression: repo.config.compression,
+              compression,
               format: b.format ?? 'auto',
               change_tracking: {
                 chain: changeTrackingChain(b.repository_id, b.source_key),
@@ -83,7 +84,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
             const { spec } = d.connections.specFor(b.connection_id!);
             const { min, avg, max } = repo.config.chunking.stream;
             task = BACKUP_TASKS.database;
-            payload = { backup_id: b.id, connection: spec, format: (b.format as 'custom' | 'plain') ?? 'custom', cdc: { min, avg, max }, channel: ch.name, compression: repo.config.compression };
+            payload = { backup_id: b.id, connection: spec, format: (b.format as 'custom' | 'plain') ?? 'custom', cdc: { min, avg, max }, channel: ch.name, compression };
           }
           agentResult = (await ctx.runTask(agentId, task, payload, { maxAttempts: 1 })) as Record<string, unknown>;
           ingest = await ingestP;

@@ -34,4 +34,10 @@ export interface BackupDeps {
   inventory: InventoryStore;
   log: Logger;
   now: () => Date;
+  /**
+   * The hub's built-in agent. It uploads chunks plain (the hub compresses): on the hub's own host
+   * the bytes cost nothing to move, and compressing on the hub keeps the agent, which also reads
+   * and hashes, from being the slower half. Remote agents compress before sending.
+   */
+  builtinAgentId: () => string | undefined;
 }

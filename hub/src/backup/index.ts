@@ -76,7 +76,7 @@ export async function createBackupModule(d: BackupModuleDeps): Promise<BackupMod
   const inventory = new InventoryStore(d.db, now);
   const policies = new PolicyStore(d.db, now);
   const active = new ActiveBackups();
-  const deps: BackupDeps = { store, repos, relay: d.agents.relay, active, connections: d.connections, inventory, log: d.log, now };
+  const deps: BackupDeps = { store, repos, relay: d.agents.relay, active, connections: d.connections, inventory, log: d.log, now, builtinAgentId: () => d.agents.builtin.agentId };
   const service = new BackupService(deps, d.engine, d.agents.registry);
 
   d.engine.registerRunner(BACKUP_JOB_KINDS.backup, backupJobRunner(deps));

@@ -44,13 +44,13 @@ export class ChunkWriter {
   ) {}
 
   /** See Repository.putChunk. */
-  async putChunk(digest: string, data: Buffer, backupId: string | undefined): Promise<PutChunkResult> {
+  async putChunk(digest: string, data: Buffer, backupId: string | undefined, trustedDigest = false): Promise<PutChunkResult> {
     checkDigest(digest);
     // Off the event loop when a pool is configured and the chunk is worth the trip; the
     // inline path also serves chunks already stored (only the hash check is needed).
     const pooled = this.pool !== null && data.length >= 4096 && !this.index.has(digest);
     const encoded = pooled ? await this.pool!.encode(data, this.compression.codec === 'zstd' ? this.compression.level : null) : null;
-    const actual = encoded ? encoded.digest : sha256Hex(data);
+    const actual = encoded ? encoded.digest : trustedDigest ? digest : sha256Hex(data);
     if (actual !== digest) throw mismatch(digest, actual);
     return this.store(digest, backupId, () => (encoded ? [encoded.zstd ? ZSTD_HEADER : RAW_HEADER, encoded.zstd ?? data] : encodeChunk(data, this.compression)));
   }

@@ -163,9 +163,11 @@ export class Repository {
    * (`chunk_digest_mismatch` otherwise), compressed with the repository's codec. Already
    * stored: no write. When it resolves the chunk is in the open pack (readable, `hasChunks`
    * true); it is durable after `flush()` or the next `writeSnapshot`, which seal the pack first.
+   * `trustedDigest`: the caller vouches for the digest (the hub's own built-in agent), so the
+   * hash is skipped; the caller spot-checks instead.
    */
-  putChunk(digest: string, data: Buffer, options: { backupId?: string } = {}): Promise<PutChunkResult> {
-    return this.writer.putChunk(digest, data, options.backupId);
+  putChunk(digest: string, data: Buffer, options: { backupId?: string; trustedDigest?: boolean } = {}): Promise<PutChunkResult> {
+    return this.writer.putChunk(digest, data, options.backupId, options.trustedDigest ?? false);
   }
 
   /**
