@@ -74,7 +74,7 @@ async function pass(img: string, token: string | null, previous: (string | null)
   const readInto = (b: Buffer, o: number, l: number) => {
     requests++;
     bytes += l;
-    return src.fill(b, o, l);
+    return src.readInto(b, o, l);
   };
   const read = src.read.bind(src);
   src.read = (o, l) => {

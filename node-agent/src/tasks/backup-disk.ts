@@ -104,7 +104,11 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
           const s = steps[launched]!;
           if (s.action === CHUNK_ACTION.read) {
             const pr =
-              readInto && s.count * chunkSize <= READ_BYTES ? readInto(buffers.acquire(), s.start * chunkSize, s.count * chunkSize) : disk.read(s.start * chunkSize, s.count * chunkSize);
+              // A pooled buffer only for reads that fill a good part of it: a lone 64 KiB chunk
+              // (scattered changes) waiting in the lookup queue would pin a whole 1 MiB buffer.
+              readInto && s.count * chunkSize <= READ_BYTES && s.count * chunkSize * 4 >= READ_BYTES
+                ? readInto(buffers.acquire(), s.start * chunkSize, s.count * chunkSize)
+                : disk.read(s.start * chunkSize, s.count * chunkSize);
             pr.catch(() => undefined); // awaited in order below; this only keeps it from being "unhandled"
             inflight.set(launched, pr);
           }
