@@ -41,6 +41,7 @@ function procCpu(pid: number): { user: number; sys: number } {
 }
 
 function dropCaches(): void {
+  if (process.env.PROFILE_WARM) return;
   try {
     execFileSync('sync');
     writeFileSync('/proc/sys/vm/drop_caches', '3');

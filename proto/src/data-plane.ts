@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { framePool } from './frame-pool.ts';
 
 /**
  * Wire format of the bulk data plane (docs/agent-protocol.md, "Data plane"): a TLS connection
@@ -191,7 +192,8 @@ const WRITE_QUEUE_BYTES = 4 * 1024 * 1024;
 export function writeFrame(socket: Socket, type: DataFrameType, payload: Buffer): Promise<void> | undefined {
   socket.cork();
   socket.write(frameHeader(type, payload.length));
-  if (payload.length > 0) socket.write(payload);
+  // Once written, a pooled frame (frame-pool.ts) is free for the next one.
+  if (payload.length > 0) socket.write(payload, () => framePool.release(payload));
   socket.uncork();
   // write() says "full" past the 16 KiB high-water mark, i.e. after every ~1 MiB frame; waiting
   // for each drain would leave the socket idle between frames. A few MiB queued keep it busy

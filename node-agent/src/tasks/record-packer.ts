@@ -1,3 +1,4 @@
+import { framePool } from '../../../proto/src/frame-pool.ts';
 import { FRAME_HEADROOM, markHeadroom } from '../session/data-frame.ts';
 import { FRAME_TARGET_BYTES, RECORD, RECORD_HEADER_BYTES, STORED_HEADER_BYTES, type RecordType } from './backup-wire.ts';
 import { encodeStoredInto, storedBound } from './stored-chunk.ts';
@@ -94,8 +95,8 @@ export class RecordPacker {
   /** Where a record of at most `size` bytes goes in the current frame (sending the full one first). */
   private async reserve(size: number): Promise<number> {
     if (this.bytes > 0 && this.bytes + size > FRAME_TARGET_BYTES) await this.cut();
-    // allocUnsafeSlow: a frame outlives many small allocations, so it should not pin a pool slab.
-    this.frame ??= Buffer.allocUnsafeSlow(FRAME_HEADROOM + Math.max(FRAME_TARGET_BYTES, size));
+    // From the frame pool: the data plane gives it back once its socket write completed.
+    this.frame ??= framePool.acquire(FRAME_HEADROOM + Math.max(FRAME_TARGET_BYTES, size));
     return FRAME_HEADROOM + this.bytes;
   }
 

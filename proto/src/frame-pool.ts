@@ -1,0 +1,38 @@
+/**
+ * Reused bulk-frame buffers. A fresh ~1 MiB buffer per frame costs page faults and kernel time
+ * on every frame (the agent spent more CPU in the kernel than in SHA-256 on a 2 GiB backup) and
+ * GC work on the heap's external memory. A frame goes back to the pool only once the transport
+ * is done with it: the data plane releases it when its socket write completed. Frames sent any
+ * other way (gRPC fallback, in-process consumers) are never released and are simply collected.
+ */
+export class FramePool {
+  private readonly free: ArrayBuffer[] = [];
+  private readonly pooled = new WeakSet<ArrayBufferLike>();
+  private readonly out = new WeakSet<ArrayBufferLike>();
+
+  constructor(
+    readonly size: number,
+    private readonly keep: number,
+  ) {}
+
+  /** A buffer of at least `size` bytes (exactly `this.size` ones are pooled). */
+  acquire(size: number): Buffer {
+    if (size !== this.size) return Buffer.allocUnsafeSlow(size);
+    const ab = this.free.pop() ?? new ArrayBuffer(this.size);
+    this.pooled.add(ab);
+    this.out.add(ab);
+    return Buffer.from(ab, 0, this.size);
+  }
+
+  /** Gives back the pooled buffer `view` points into; other buffers and second releases are ignored. */
+  release(view: Uint8Array): void {
+    const ab = view.buffer;
+    if (!this.pooled.has(ab) || !this.out.has(ab)) return;
+    this.out.delete(ab);
+    if (this.free.length < this.keep) this.free.push(ab as ArrayBuffer);
+  }
+}
+
+/** One pool per process for relay frames (RecordPacker's frame size, headroom included). */
+export const FRAME_POOL_BYTES = 64 + 1024 * 1024;
+export const framePool = new FramePool(FRAME_POOL_BYTES, 32);
