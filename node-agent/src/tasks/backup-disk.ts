@@ -15,13 +15,11 @@ import type { TaskContext, TaskHandler } from './types.ts';
 /** Bytes read per read call: 16 chunks of 64 KiB; large enough that syscalls do not dominate. */
 const READ_BYTES = 1024 * 1024;
 /**
- * Reads kept in flight ahead of hashing: hides the round trip of an NBD read. A raw file or
- * device needs only two: the kernel's own readahead streams it, and six parallel 1 MiB reads of
- * a cold 2 GiB file cost twice the kernel CPU of one (1.2-1.4 s vs 0.55 s here) and made the full
- * backup slower (2 GiB, 2 runs each: 7.8/10.0 s with six, 6.1/6.8 s with two).
+ * Reads kept in flight ahead of hashing: hides the round trip of an NBD read (and disk latency).
+ * Tried two for raw files (six parallel reads of a cold file cost more kernel CPU than one):
+ * alternated 2 GiB full backups came out no faster (6.3-6.4 s with two, 5.5-6.0 s with six).
  */
 const READ_AHEAD = 6;
-const READ_AHEAD_RAW = 2;
 
 /**
  * `backup.disk`: reads a disk (raw file or block device, or a qcow2 image through qemu-nbd) in
@@ -86,7 +84,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
 
     const sink = await ctx.openPush(p.channel);
     // Pooled read buffers (raw sources): reads in flight, plus the chunks one lookup batch holds.
-    const readAhead = format === 'raw' || format === undefined ? READ_AHEAD_RAW : READ_AHEAD;
+    const readAhead = READ_AHEAD;
     const buffers = new ReadBuffers(READ_BYTES, readAhead + 20);
     // An incremental's changed chunks are few per buffer: queued as views they would pin whole
     // 1 MiB buffers until their lookup batch drains (the pool runs dry, every read allocates).
