@@ -9,37 +9,18 @@
  * side with `node --cpu-prof` for the same on the hub. PROFILE_STEPS picks steps.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../common/src/logger.ts';
 import { loadConfig } from '../../hub/src/config/config.ts';
 import { createHub } from '../../hub/src/hub.ts';
+import { agentPid, procCpu } from './proc-stats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIB = Number(process.env.BENCH_IMG_MIB ?? 512);
 const WORK = path.join(ROOT, 'bench/work/profile');
 const GEN = [path.join(ROOT, '../shared/bench/peers/gen_disk_image.py'), '/work/shared/bench/peers/gen_disk_image.py'].find((p) => existsSync(p))!;
-const TICK = 100; // USER_HZ on Linux
-
-function agentPid(): number | null {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes('ferry-agent') && cmd.includes('\0run\0') && cmd.includes(WORK)) return Number(d);
-    } catch {
-      // gone
-    }
-  }
-  return null;
-}
-
-function procCpu(pid: number): { user: number; sys: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK };
-}
-
 function dropCaches(): void {
   if (process.env.PROFILE_WARM) return;
   try {
@@ -95,7 +76,7 @@ async function main(): Promise<void> {
     if (id && hub.agents.sessions.isOnline(id)) agentId = id;
     else await new Promise((r) => setTimeout(r, 100));
   }
-  const pid = agentPid();
+  const pid = agentPid(WORK);
   if (!pid) throw new Error('agent pid not found');
   const repo = await api('POST', '/api/v1/repositories', { name: 'p', path: process.env.PROFILE_REPO_DIR ?? path.join(WORK, 'repo', 'r') });
   const step = async (name: string, fn: () => Promise<void>) => {

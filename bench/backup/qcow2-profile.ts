@@ -13,40 +13,26 @@
  * blocks rewritten through qemu-nbd (the dirty bitmap records them) and an incremental.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../common/src/logger.ts';
 import { loadConfig } from '../../hub/src/config/config.ts';
 import { createHub } from '../../hub/src/hub.ts';
+import { agentPid, procCpu as procStat } from './proc-stats.ts';
 import { applyChanges, ensureQemu, rawToQcow2 } from './qcow2.ts';
+
+/** [own CPU, waited-for children's CPU] in seconds. */
+function procCpu(pid: number): [number, number] {
+  const c = procStat(pid);
+  return [c.user + c.sys, c.children];
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIB = Number(process.env.BENCH_IMG_MIB ?? 2048);
 const WORK = path.resolve(process.env.BENCH_WORK ?? '/tmp/ferry-qcow2-profile');
 const SERIES = (process.env.SERIES ?? 'scattered clustered').split(/\s+/).filter(Boolean);
 const GEN = [path.join(ROOT, '../shared/bench/peers/gen_disk_image.py'), '/work/shared/bench/peers/gen_disk_image.py'].find((p) => existsSync(p))!;
-const TICK = 100; // USER_HZ on Linux
-
-function agentPid(): number | null {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes('ferry-agent') && cmd.includes('\0run\0') && cmd.includes(WORK)) return Number(d);
-    } catch {
-      // gone
-    }
-  }
-  return null;
-}
-
-/** [own CPU, waited-for children's CPU] in seconds. */
-function procCpu(pid: number): [number, number] {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return [(Number(f[11]) + Number(f[12])) / TICK, (Number(f[13]) + Number(f[14])) / TICK];
-}
-
 async function main(): Promise<void> {
   ensureQemu();
   rmSync(WORK, { recursive: true, force: true });
@@ -91,7 +77,7 @@ async function main(): Promise<void> {
     if (id && hub.agents.sessions.isOnline(id)) agentId = id;
     else await new Promise((r) => setTimeout(r, 100));
   }
-  const pid = agentPid();
+  const pid = agentPid(WORK);
   if (!pid) throw new Error('agent pid not found');
   try {
     for (const series of SERIES) {
