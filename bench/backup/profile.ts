@@ -5,7 +5,8 @@
  *   BENCH_IMG_MIB=512 node --import tsx bench/backup/profile.ts
  *
  * PROFILE_AGENT=1 writes a V8 CPU profile of the agent to bench/work/profile/cpu (preload
- * cpu-prof-preload.cjs; inspect with Chrome DevTools or summarize with cpu-top.ts); run the hub
+ * cpu-prof-toggle.cjs, covering the timed steps only; inspect with Chrome DevTools or summarize
+ * with cpu-top.ts); run the hub
  * side with `node --cpu-prof` for the same on the hub. PROFILE_STEPS picks steps.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   spawnSync('python3', [GEN, 'create', base, String(MIB), '42']);
   copyFileSync(base, img);
   if (process.env.PROFILE_AGENT) {
-    process.env.NODE_OPTIONS = `--require ${path.join(ROOT, 'bench/backup/cpu-prof-preload.cjs')}`;
+    process.env.NODE_OPTIONS = `--require ${path.join(ROOT, 'bench/backup/cpu-prof-toggle.cjs')}`;
     process.env.FERRY_PROFILE_DIR = path.join(WORK, 'cpu');
   }
   const dataDir = path.join(WORK, 'data');
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     last = String(b.id);
   };
   const steps = (process.env.PROFILE_STEPS ?? 'full incremental restore').split(/\s+/);
+  if (process.env.PROFILE_AGENT) process.kill(pid, 'SIGUSR2'); // starts the agent's profiler
   if (steps.includes('full')) await step('full', backup('full'));
   if (steps.includes('incremental')) {
     spawnSync('python3', [GEN, 'mutate', img, '43', '1', 'scattered']);
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
     });
   }
   if (process.env.PROFILE_AGENT) {
-    process.kill(pid, 'SIGUSR2');
+    process.kill(pid, 'SIGUSR2'); // stops it and writes the profile
     await new Promise((r) => setTimeout(r, 1500));
   }
   await hub.stop();
