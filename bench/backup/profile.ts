@@ -10,13 +10,11 @@
  * side with `node --cpu-prof` for the same on the hub. PROFILE_STEPS picks steps.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../../common/src/logger.ts';
-import { loadConfig } from '../../hub/src/config/config.ts';
-import { createHub } from '../../hub/src/hub.ts';
-import { agentPid, procCpu } from './proc-stats.ts';
+import { startProfiledHub } from './profile-hub.ts';
+import { procCpu } from './proc-stats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIB = Number(process.env.BENCH_IMG_MIB ?? 512);
@@ -39,26 +37,7 @@ async function main(): Promise<void> {
   const img = path.join(WORK, 'img', 'disk.img');
   spawnSync('python3', [GEN, 'create', base, String(MIB), '42']);
   copyFileSync(base, img);
-  if (process.env.PROFILE_AGENT) {
-    process.env.NODE_OPTIONS = `--require ${path.join(ROOT, 'bench/backup/cpu-prof-toggle.cjs')}`;
-    process.env.FERRY_PROFILE_DIR = path.join(WORK, 'cpu');
-  }
-  const dataDir = path.join(WORK, 'data');
-  const config = loadConfig({
-    FERRY_DATA_DIR: dataDir, FERRY_HTTP_PORT: '0', FERRY_GRPC_PORT: '0', FERRY_BUILTIN_AGENT: 'on', FERRY_LOG_LEVEL: 'silent',
-    FERRY_RATE_LIMIT_PER_MINUTE: '1000000', FERRY_AGENT_DISK_PATHS: path.join(WORK, 'img'), FERRY_AGENT_RESTORE_PATHS: path.join(WORK, 'restore'),
-  });
-  const hub = await createHub(config, { log: createLogger({ level: 'silent', name: 'profile' }), builtinStdio: 'inherit' });
-  const { httpPort } = await hub.start();
-  delete process.env.NODE_OPTIONS;
-  const url = `http://127.0.0.1:${httpPort}`;
-  const key = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
-  const api = async (method: string, p: string, body?: unknown) => {
-    const r = await fetch(url + p, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const j = (await r.json()) as Record<string, unknown>;
-    if (r.status >= 400) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(j)}`);
-    return j;
-  };
+  const { hub, agentId, pid, api } = await startProfiledHub(ROOT, WORK, 'profile', Boolean(process.env.PROFILE_AGENT));
   let finishedAt = NaN;
   const wait = async (id: string) => {
     for (;;) {
@@ -71,14 +50,6 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
   };
-  let agentId = '';
-  for (let i = 0; i < 300 && !agentId; i++) {
-    const id = hub.agents.builtin.agentId;
-    if (id && hub.agents.sessions.isOnline(id)) agentId = id;
-    else await new Promise((r) => setTimeout(r, 100));
-  }
-  const pid = agentPid(WORK);
-  if (!pid) throw new Error('agent pid not found');
   const repo = await api('POST', '/api/v1/repositories', { name: 'p', path: process.env.PROFILE_REPO_DIR ?? path.join(WORK, 'repo', 'r') });
   const step = async (name: string, fn: () => Promise<void>) => {
     dropCaches();

@@ -13,13 +13,11 @@
  * blocks rewritten through qemu-nbd (the dirty bitmap records them) and an incremental.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../../common/src/logger.ts';
-import { loadConfig } from '../../hub/src/config/config.ts';
-import { createHub } from '../../hub/src/hub.ts';
-import { agentPid, procCpu as procStat } from './proc-stats.ts';
+import { startProfiledHub } from './profile-hub.ts';
+import { procCpu as procStat } from './proc-stats.ts';
 import { applyChanges, ensureQemu, rawToQcow2 } from './qcow2.ts';
 
 /** [own CPU, waited-for children's CPU] in seconds. */
@@ -42,27 +40,7 @@ async function main(): Promise<void> {
   const img = path.join(WORK, 'img', 'disk.qcow2');
   spawnSync('python3', [GEN, 'create', base, String(MIB), '42']);
   const profileStep = process.env.PROFILE_STEP;
-  if (profileStep) {
-    process.env.NODE_OPTIONS = `--require ${path.join(ROOT, 'bench/backup/cpu-prof-toggle.cjs')}`;
-    process.env.FERRY_PROFILE_DIR = path.join(WORK, 'cpu');
-  }
-  const dataDir = path.join(WORK, 'data');
-  const config = loadConfig({
-    FERRY_DATA_DIR: dataDir, FERRY_HTTP_PORT: '0', FERRY_GRPC_PORT: '0', FERRY_BUILTIN_AGENT: 'on', FERRY_LOG_LEVEL: 'silent',
-    FERRY_RATE_LIMIT_PER_MINUTE: '1000000', FERRY_AGENT_DISK_PATHS: path.join(WORK, 'img'), FERRY_AGENT_RESTORE_PATHS: path.join(WORK, 'restore'),
-  });
-  const hub = await createHub(config, { log: createLogger({ level: 'silent', name: 'qcow2-profile' }), builtinStdio: 'inherit' });
-  const { httpPort } = await hub.start();
-  delete process.env.NODE_OPTIONS;
-  const url = `http://127.0.0.1:${httpPort}`;
-  const key = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
-  const api = async (method: string, p: string, body?: unknown) => {
-    // A fresh connection each call: a kept-alive one may have been closed by the hub during a long pause.
-    const r = await fetch(url + p, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', connection: 'close' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const j = (await r.json()) as Record<string, unknown>;
-    if (r.status >= 400) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(j)}`);
-    return j;
-  };
+  const { hub, agentId, pid, api } = await startProfiledHub(ROOT, WORK, 'qcow2-profile', Boolean(profileStep));
   const wait = async (id: string): Promise<number> => {
     for (;;) {
       const j = await api('GET', `/api/v1/jobs/${id}`);
@@ -71,14 +49,6 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  let agentId = '';
-  for (let i = 0; i < 300 && !agentId; i++) {
-    const id = hub.agents.builtin.agentId;
-    if (id && hub.agents.sessions.isOnline(id)) agentId = id;
-    else await new Promise((r) => setTimeout(r, 100));
-  }
-  const pid = agentPid(WORK);
-  if (!pid) throw new Error('agent pid not found');
   try {
     for (const series of SERIES) {
       rmSync(img, { force: true });
