@@ -165,7 +165,8 @@ export class ChunkWriter {
     if (this.sealFailure !== null) {
       const err = this.sealFailure;
       this.sealFailure = null;
-      throw err;
+      if (err instanceof RepositoryError) throw err;
+      throw new RepositoryError('pack_write_failed', `a pack could not be written (${err instanceof Error ? err.message : String(err)}); its chunks were dropped and must be uploaded again`, { cause: err });
     }
   }
 }

@@ -5,6 +5,8 @@ export const REPOSITORY_ERRORS = {
   chunk_invalid: { status: 400, retryable: false },
   chunk_corrupt: { status: 500, retryable: false },
   chunk_missing: { status: 409, retryable: false },
+  /** A pack could not be written or sealed (full disk, I/O error): its chunks were dropped; a retry uploads them again. */
+  pack_write_failed: { status: 500, retryable: true },
   digest_invalid: { status: 400, retryable: false },
   manifest_invalid: { status: 400, retryable: false },
   snapshot_not_found: { status: 404, retryable: false },

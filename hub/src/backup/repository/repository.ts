@@ -217,6 +217,9 @@ export class Repository {
     if (this.summaries.has(m.id) || (await this.backend.has(snapshotKey(m.id)))) {
       throw new RepositoryError('snapshot_exists', `snapshot ${m.id} already exists`, { snapshotId: m.id });
     }
+    // Seal first: a pack that failed to seal (a full disk) drops its chunks from the index, and
+    // its error, not "chunk missing", is what the caller must hear.
+    await this.flush();
     const missing = [...digests].filter((d) => !this.index.has(d));
     if (missing.length > 0) {
       throw new RepositoryError(
@@ -225,7 +228,6 @@ export class Repository {
         { snapshotId: m.id, digest: missing[0] },
       );
     }
-    await this.flush();
     await this.backend.put(snapshotKey(m.id), Buffer.from(JSON.stringify(m)));
     const summary = summarize(m);
     this.summaries.set(m.id, summary);
