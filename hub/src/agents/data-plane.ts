@@ -131,8 +131,10 @@ export class DataPlaneServer {
       clearTimeout(helloTimer);
       if (first.done) return;
       const hello = readHello(first.value);
-      if (via === 'local') agentId = this.localAgent(hello.agent_id);
-      this.sockets.set(socket, agentId);
+      if (via === 'local') {
+        agentId = this.localAgent(hello.agent_id);
+        this.sockets.set(socket, agentId);
+      }
       this.d.relay.transport.dataPlane.connections++;
       if (via === 'local') this.d.relay.transport.dataPlane.localConnections++;
       ch = this.d.relay.attach(hello.channel, agentId, hello.op === 'push' ? 'producer' : 'consumer');

@@ -84,8 +84,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
 
     const sink = await ctx.openPush(p.channel);
     // Pooled read buffers (raw sources): reads in flight, plus the chunks one lookup batch holds.
-    const readAhead = READ_AHEAD;
-    const buffers = new ReadBuffers(READ_BYTES, readAhead + 20);
+    const buffers = new ReadBuffers(READ_BYTES, READ_AHEAD + 20);
     // An incremental's changed chunks are few per buffer: queued as views they would pin whole
     // 1 MiB buffers until their lookup batch drains (the pool runs dry, every read allocates).
     // Copying the 64 KiB out costs less. A full backup's chunks fill their buffers: views.
@@ -109,7 +108,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
       const inflight = new Map<number, Promise<Buffer>>();
       let launched = 0;
       const launch = () => {
-        while (launched < steps.length && inflight.size < readAhead) {
+        while (launched < steps.length && inflight.size < READ_AHEAD) {
           const s = steps[launched]!;
           if (s.action === CHUNK_ACTION.read) {
             const pr =
