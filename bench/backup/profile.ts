@@ -14,7 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProfiledHub } from './profile-hub.ts';
-import { procCpu } from './proc-stats.ts';
+import { procCpu, threadCpu, threadDelta } from './proc-stats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIB = Number(process.env.BENCH_IMG_MIB ?? 512);
@@ -33,9 +33,10 @@ function dropCaches(): void {
 async function main(): Promise<void> {
   rmSync(WORK, { recursive: true, force: true });
   for (const d of ['img', 'restore', 'repo']) mkdirSync(path.join(WORK, d), { recursive: true });
-  const base = path.join(WORK, 'base.img');
+  // Kept between runs (the generator is seeded): profiling runs repeat, generating takes ~15 s.
+  const base = path.join(WORK, `../profile-base-${MIB}.img`);
   const img = path.join(WORK, 'img', 'disk.img');
-  spawnSync('python3', [GEN, 'create', base, String(MIB), '42']);
+  if (!existsSync(base)) spawnSync('python3', [GEN, 'create', base, String(MIB), '42']);
   copyFileSync(base, img);
   const { hub, agentId, pid, api } = await startProfiledHub(ROOT, WORK, 'profile', Boolean(process.env.PROFILE_AGENT));
   let finishedAt = NaN;
@@ -55,12 +56,15 @@ async function main(): Promise<void> {
     dropCaches();
     const h0 = process.cpuUsage();
     const a0 = procCpu(pid);
+    const ht0 = threadCpu(process.pid);
+    const at0 = threadCpu(pid);
     const t0 = Date.now();
     await fn();
     // The job's own end, not when the (slow, so as not to load the hub) poll noticed it.
     const wall = (Math.min(Date.now(), finishedAt) - t0) / 1000;
     const h = process.cpuUsage(h0);
     const a1 = procCpu(pid);
+    console.log(`  threads: hub ${threadDelta(ht0, threadCpu(process.pid))}; agent ${threadDelta(at0, threadCpu(pid))}`);
     console.log(`${name.padEnd(12)} wall ${wall.toFixed(2)} s  hub cpu ${((h.user + h.system) / 1e6).toFixed(2)} s (sys ${(h.system / 1e6).toFixed(2)})  agent cpu ${(a1.user + a1.sys - a0.user - a0.sys).toFixed(2)} s (sys ${(a1.sys - a0.sys).toFixed(2)})`);
   };
   let last = '';

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { framePool } from './frame-pool.ts';
+import { adoptReadBuffer } from './socket-reads.ts';
 
 /**
  * Wire format of the bulk data plane (docs/agent-protocol.md, "Data plane"): a TLS connection
@@ -58,9 +59,11 @@ export class DataPlaneProtocolError extends Error {
 }
 
 /**
- * Cuts a byte stream into frames. Socket chunks are ~16 KiB (TLS records) while data frames are
- * ~1 MiB, so a frame's payload is assembled in one buffer of its announced size: each byte is
- * copied once. A frame that arrives whole inside one chunk is handed out as a view, no copy.
+ * Cuts a byte stream into frames. Socket chunks are ~16-256 KiB while data frames are ~1 MiB, so
+ * a frame's payload is assembled in one buffer of its announced size: each byte is copied once.
+ * DATA payloads come from the frame pool (frame-pool.ts), which their consumer may give back.
+ * A frame that arrives whole inside one chunk is handed out as a view, no copy, unless the
+ * chunks are `transient` (a reused read buffer, socket-reads.ts): then everything is copied.
  */
 export class FrameParser {
   private header = Buffer.alloc(DATA_HEADER_BYTES);
@@ -68,6 +71,8 @@ export class FrameParser {
   private body: Buffer | null = null;
   private bodyFill = 0;
   private type: DataFrameType = DATA_FRAME.data;
+
+  constructor(private readonly transient = false) {}
 
   /** Frames completed by `chunk`, in order. Throws DataPlaneProtocolError on a bad header. */
   push(chunk: Buffer): WireFrame[] {
@@ -78,12 +83,12 @@ export class FrameParser {
         if (this.headerFill === 0 && chunk.length - pos >= DATA_HEADER_BYTES) {
           const len = this.startFrame(chunk[pos]!, chunk.readUInt32BE(pos + 1));
           pos += DATA_HEADER_BYTES;
-          if (chunk.length - pos >= len) {
+          if (!this.transient && chunk.length - pos >= len) {
             out.push({ type: this.type, payload: chunk.subarray(pos, pos + len) });
             pos += len;
             continue;
           }
-          this.body = Buffer.allocUnsafeSlow(len);
+          this.body = this.newBody(len);
           this.bodyFill = 0;
         } else {
           const n = Math.min(DATA_HEADER_BYTES - this.headerFill, chunk.length - pos);
@@ -93,7 +98,7 @@ export class FrameParser {
           if (this.headerFill < DATA_HEADER_BYTES) break;
           this.headerFill = 0;
           const len = this.startFrame(this.header[0]!, this.header.readUInt32BE(1));
-          this.body = Buffer.allocUnsafeSlow(len);
+          this.body = this.newBody(len);
           this.bodyFill = 0;
         }
       }
@@ -107,6 +112,10 @@ export class FrameParser {
       }
     }
     return out;
+  }
+
+  private newBody(len: number): Buffer {
+    return this.type === DATA_FRAME.data ? framePool.acquire(len) : Buffer.allocUnsafe(len);
   }
 
   /** True between frames: a connection that ends here ended cleanly. */
@@ -131,52 +140,77 @@ export function parseJsonPayload<T>(payload: Buffer, what: string): T {
 }
 
 /**
- * Frames from a socket, with its backpressure: the socket is paused while frames wait to be
- * taken. Unlike `for await` over the socket, leaving early does not destroy the socket, so a
- * reply (ACK, ERROR) can still be written after the last frame was read.
+ * Frames from a socket, with its backpressure: the socket stops being read while more than
+ * READ_QUEUE_BYTES of frames wait to be taken. Reads go into one reused buffer where the
+ * socket allows it (socket-reads.ts), else through 'data' events. Unlike `for await` over the
+ * socket, leaving early does not destroy the socket, so a reply (ACK, ERROR) can still be
+ * written after the last frame was read.
  */
 export async function* readFrames(socket: Socket): AsyncGenerator<WireFrame> {
-  const parser = new FrameParser();
-  const queue: Buffer[] = [];
+  const frames: WireFrame[] = [];
+  let queued = 0;
   let ended = false;
-  let failure: Error | null = null;
+  let paused = false;
+  let failure: unknown = null;
   let wake: (() => void) | null = null;
   const poke = () => {
     const w = wake;
     wake = null;
     w?.();
   };
-  const onData = (chunk: Buffer) => {
-    queue.push(chunk);
-    if (queue.length >= READ_QUEUE_CHUNKS) socket.pause();
+  let parser: FrameParser;
+  /** Takes a chunk's frames; false: enough is queued, stop reading. */
+  const take = (chunk: Buffer): boolean => {
+    try {
+      for (const f of parser.push(chunk)) {
+        frames.push(f);
+        queued += f.payload.length;
+      }
+    } catch (e) {
+      failure ??= e;
+    }
     poke();
+    paused = queued >= READ_QUEUE_BYTES || failure !== null;
+    return !paused;
+  };
+  const onData = (chunk: Buffer) => {
+    if (!take(chunk)) socket.pause();
   };
   const onEnd = () => {
     ended = true;
     poke();
   };
   const onError = (e: Error) => {
-    failure = e;
+    failure ??= e;
     poke();
   };
-  socket.on('data', onData);
   socket.on('end', onEnd);
   socket.on('close', onEnd);
   socket.on('error', onError);
+  parser = new FrameParser(true);
+  const adopted = adoptReadBuffer(socket, Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), take);
+  if (!adopted) {
+    parser = new FrameParser(false);
+    socket.on('data', onData);
+  }
   try {
     for (;;) {
-      const chunk = queue.shift();
-      if (chunk) {
-        for (const f of parser.push(chunk)) yield f;
+      const f = frames.shift();
+      if (f) {
+        queued -= f.payload.length;
+        yield f;
         continue;
       }
-      if (failure) throw failure;
+      if (failure !== null) throw failure;
       if (ended) break;
-      if (socket.isPaused()) socket.resume();
+      if (paused || socket.isPaused()) {
+        paused = false;
+        socket.resume();
+      }
       await new Promise<void>((r) => (wake = r));
     }
   } finally {
-    socket.off('data', onData);
+    if (!adopted) socket.off('data', onData);
     socket.off('end', onEnd);
     socket.off('close', onEnd);
     socket.off('error', onError);
@@ -184,8 +218,10 @@ export async function* readFrames(socket: Socket): AsyncGenerator<WireFrame> {
   if (!parser.idle) throw new DataPlaneProtocolError('the connection ended inside a frame');
 }
 
-/** Socket chunks (~16 KiB TLS records) buffered before the socket is paused. */
-const READ_QUEUE_CHUNKS = 64;
+/** Frame bytes taken from the socket and not yet consumed before reading stops. */
+const READ_QUEUE_BYTES = 4 * 1024 * 1024;
+/** One read's buffer: a Unix socket hands over up to this much per read (TLS: a 16 KiB record). */
+const READ_BUFFER_BYTES = 256 * 1024;
 
 const WRITE_QUEUE_BYTES = 4 * 1024 * 1024;
 

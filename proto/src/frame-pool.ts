@@ -1,9 +1,11 @@
 /**
- * Reused bulk-frame buffers. A fresh ~1 MiB buffer per frame costs page faults and kernel time
+ * Reused bulk-frame buffers, for frames built to be sent and for frames received. A fresh ~1 MiB buffer per frame costs page faults and kernel time
  * on every frame (the agent spent more CPU in the kernel than in SHA-256 on a 2 GiB backup) and
  * GC work on the heap's external memory. A frame goes back to the pool only once the transport
- * is done with it: the data plane releases it when its socket write completed. Frames sent any
- * other way (gRPC fallback, in-process consumers) are never released and are simply collected.
+ * is done with it: the data plane releases a sent frame when its socket write completed, and a
+ * received frame's consumer releases it once nothing refers to its bytes (ingest, restore).
+ * Frames that go elsewhere (gRPC fallback, other consumers) are never released and are simply
+ * collected; releasing one still in use would corrupt data, so release only where that is sure.
  */
 export class FramePool {
   private readonly free: ArrayBuffer[] = [];
@@ -15,13 +17,13 @@ export class FramePool {
     private readonly keep: number,
   ) {}
 
-  /** A buffer of at least `size` bytes (exactly `this.size` ones are pooled). */
+  /** A buffer of `size` bytes: pooled up to `this.size`, a fresh one above. */
   acquire(size: number): Buffer {
-    if (size !== this.size) return Buffer.allocUnsafeSlow(size);
+    if (size > this.size) return Buffer.allocUnsafeSlow(size);
     const ab = this.free.pop() ?? new ArrayBuffer(this.size);
     this.pooled.add(ab);
     this.out.add(ab);
-    return Buffer.from(ab, 0, this.size);
+    return Buffer.from(ab, 0, size);
   }
 
   /** Gives back the pooled buffer `view` points into; other buffers and second releases are ignored. */
