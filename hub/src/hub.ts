@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../common/src/logger.ts';
+import { tuneHeapGrowth } from '../../common/src/runtime/heap-growth.ts';
 import { createAgentsModule, type AgentsModule } from './agents/index.ts';
 import { createApp, type App } from './api/app.ts';
 import { idempotencyMigrations } from './api/middleware/idempotency.ts';
@@ -72,6 +73,7 @@ export interface HubOptions {
  */
 export async function createHub(config: HubConfig, o: HubOptions): Promise<Hub> {
   const { log } = o;
+  tuneHeapGrowth();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
   const keysDir = path.join(config.dataDir, 'keys');
   const repositoryPath = path.join(config.dataDir, 'repository');

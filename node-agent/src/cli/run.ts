@@ -1,4 +1,5 @@
 import { createLogger } from '../../../common/src/logger.ts';
+import { tuneHeapGrowth } from '../../../common/src/runtime/heap-growth.ts';
 import { AGENT_VERSION, type AgentConfig } from '../config.ts';
 import { loadState } from '../enroll/state.ts';
 import { AgentSession } from '../session/session.ts';
@@ -6,6 +7,7 @@ import { UsageError, parseFlags } from './args.ts';
 
 /** `ferry-agent run`: runs until SIGTERM/SIGINT, then stops cleanly. Returns the exit code. */
 export async function runCommand(argv: string[], config: AgentConfig): Promise<number> {
+  tuneHeapGrowth();
   const f = parseFlags(argv, { values: ['state-dir'] });
   const stateDir = (f['state-dir'] as string | undefined) ?? config.stateDir;
   if (!stateDir) throw new UsageError('--state-dir DIR is required (or FERRY_AGENT_STATE_DIR)');
