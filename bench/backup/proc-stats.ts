@@ -47,3 +47,18 @@ export function threadDelta(before: Map<string, number>, after: Map<string, numb
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ');
 }
+
+/** Whole-machine CPU seconds from /proc/stat: busy (everything but idle and iowait) and idle. */
+export function machineCpu(): { busy: number; idle: number; iowait: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]!;
+  const iowait = f[4]!;
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: (total - idle - iowait) / TICK, idle: idle / TICK, iowait: iowait / TICK };
+}
+
+/** CPU seconds of a process's main thread only. */
+export function mainCpu(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}

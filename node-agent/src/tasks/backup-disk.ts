@@ -6,7 +6,7 @@ import { CHUNK_ACTION, planChunks, planSteps } from '../disks/chunk-plan.ts';
 import { openDiskSource } from '../disks/open.ts';
 import { splitList } from '../disks/path-policy.ts';
 import type { DiskSource, Extent } from '../disks/types.ts';
-import { ChunkUploader } from './backup-uploader.ts';
+import { ChunkUploader, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT } from './backup-uploader.ts';
 import { ReadBuffers } from './read-buffers.ts';
 import { decodeDigestList, type BackupDiskPayload, type BackupDiskResult } from './backup-wire.ts';
 import { checkCompression } from './stored-chunk.ts';
@@ -83,8 +83,9 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     }
 
     const sink = await ctx.openPush(p.channel);
-    // Pooled read buffers (raw sources): reads in flight, plus the chunks one lookup batch holds.
-    const buffers = new ReadBuffers(READ_BYTES, READ_AHEAD + 20);
+    // Pooled read buffers (raw sources): reads in flight, plus the chunks the lookup batches hold.
+    const heldBuffers = Math.ceil(((LOOKUPS_IN_FLIGHT + 1) * LOOKUP_BATCH * chunkSize) / READ_BYTES);
+    const buffers = new ReadBuffers(READ_BYTES, READ_AHEAD + heldBuffers + 4);
     // An incremental's changed chunks are few per buffer: queued as views they would pin whole
     // 1 MiB buffers until their lookup batch drains (the pool runs dry, every read allocates).
     // Copying the 64 KiB out costs less. A full backup's chunks fill their buffers: views.
@@ -163,6 +164,11 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
             }
           }
           buffers.release(buf);
+          // Hashing reads whose promises are all settled never returns to the event loop, so
+          // frames would not be written to the socket (nor new reads started) until the loop
+          // blocks, and the hub would wait. One turn per read keeps them flowing (2 GiB full
+          // backup: 4.8 -> 4.5 s).
+          await new Promise<void>((r) => setImmediate(r));
         }
         report();
       }
