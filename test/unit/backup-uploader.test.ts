@@ -31,7 +31,7 @@ function hubStub(stored: Set<string>) {
 
 describe('ChunkUploader', () => {
   it('keeps several lookups in flight and still emits every record in order, uploading only what the hub lacks', async () => {
-    const chunks = Array.from({ length: LOOKUP_BATCH * 5 + 17 }, (_, i) => (i % 7 === 3 ? null : randomBytes(512)));
+    const chunks: (Buffer | null)[] = Array.from({ length: LOOKUP_BATCH * 5 + 17 }, (_, i) => (i % 7 === 3 ? null : randomBytes(512)));
     const stored = new Set(chunks.filter((c, i): c is Buffer => c !== null && i % 5 === 0).map(sha));
     const { ctx, stats } = hubStub(stored);
     const frames: Buffer[] = [];
@@ -45,7 +45,7 @@ describe('ChunkUploader', () => {
     const records = frames.flatMap((f) => [...decodeRecords(f)]);
     expect(records).toHaveLength(chunks.length);
     records.forEach((r, i) => {
-      const c = chunks[i];
+      const c = chunks[i] ?? null;
       if (c === null) return expect(r.type).toBe(RECORD.zero);
       expect(r.digest).toBe(sha(c));
       if (stored.has(sha(c))) expect(r.type).toBe(RECORD.ref);
