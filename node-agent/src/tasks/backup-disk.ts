@@ -90,8 +90,15 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     // 1 MiB buffers until their lookup batch drains (the pool runs dry, every read allocates).
     // Copying the 64 KiB out costs less. A full backup's chunks fill their buffers: views.
     const copyCandidates = previous.length > 0;
+    // Single-chunk reads (scattered changes) get one-chunk buffers of their own: a queued
+    // candidate then pins only its own bytes, with no allocation (and no copy) per read.
+    const chunkBuffers = new ReadBuffers(chunkSize, READ_AHEAD + 128);
+    const holds = {
+      retain: (d: Buffer) => (buffers.retain(d), chunkBuffers.retain(d)),
+      release: (d: Buffer) => (buffers.release(d), chunkBuffers.release(d)),
+    };
     const readInto = hasReadInto(disk) ? disk.readInto.bind(disk) : null;
-    const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f), buffers, checkCompression(p.compression));
+    const up = new ChunkUploader(ctx, p.backup_id, (f) => sink.write(f), holds, checkCompression(p.compression));
     let lastReport = 0;
     const report = (force = false) => {
       const t = Date.now();
@@ -117,7 +124,9 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
               // (scattered changes) waiting in the lookup queue would pin a whole 1 MiB buffer.
               readInto && s.count * chunkSize <= READ_BYTES && s.count * chunkSize * 4 >= READ_BYTES
                 ? readInto(buffers.acquire(), s.start * chunkSize, s.count * chunkSize)
-                : disk.read(s.start * chunkSize, s.count * chunkSize);
+                : readInto && s.count === 1
+                  ? readInto(chunkBuffers.acquire(), s.start * chunkSize, chunkSize)
+                  : disk.read(s.start * chunkSize, s.count * chunkSize);
             pr.catch(() => undefined); // awaited in order below; this only keeps it from being "unhandled"
             inflight.set(launched, pr);
           }
@@ -166,10 +175,10 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
               await up.known(digest, data.length);
               r.unchanged_chunks++;
             } else {
-              await up.candidate(digest, copyCandidates ? Buffer.from(data) : data);
+              await up.candidate(digest, copyCandidates && buffers.owns(data) ? Buffer.from(data) : data);
             }
           }
-          buffers.release(buf);
+          holds.release(buf);
         }
         report();
       }

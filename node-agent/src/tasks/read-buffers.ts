@@ -22,6 +22,11 @@ export class ReadBuffers {
     return buf;
   }
 
+  /** True when `view` points into one of this pool's buffers that is handed out. */
+  owns(view: Buffer): boolean {
+    return this.holds.has(view.buffer);
+  }
+
   /** One more hold on the pooled buffer `view` points into (no-op for other buffers). */
   retain(view: Buffer): void {
     const n = this.holds.get(view.buffer);
