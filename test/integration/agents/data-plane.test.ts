@@ -61,6 +61,17 @@ describe('data plane', () => {
       expect(JSON.parse(frames[1]!.payload.toString())).toEqual({ frames: 1, bytes: 16 });
       expect(p.idle).toBe(true);
     }
+    // Transient chunks (a reused read buffer): every frame is a copy, also one whole in a chunk.
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const p = new FrameParser(true);
+      const a = Buffer.from(stream.subarray(0, cut));
+      const b = Buffer.from(stream.subarray(cut));
+      const frames = [...p.push(a), ...p.push(b)];
+      a.fill(0xee);
+      b.fill(0xee);
+      expect(frames[0]!.payload.equals(payload)).toBe(true);
+      expect(JSON.parse(frames[1]!.payload.toString())).toEqual({ frames: 1, bytes: 16 });
+    }
     expect(() => new FrameParser().push(frameHeader(9 as never, 0))).toThrow(/unknown data plane frame type 9/);
     expect(() => new FrameParser().push(frameHeader(DATA_FRAME.data, MAX_DATA_FRAME_BYTES + 1))).toThrow(/over the/);
   });
