@@ -83,6 +83,11 @@ export async function ingestRecords(
           r.uploadedChunks++;
           r.uploadedBytes += rec.length;
           put(rec.digest, content, rec.length, rec.type === RECORD.stored);
+          // A put compresses in a microtask: a frame's puts would run back to back and the
+          // socket would not be read meanwhile, while it holds only ~200 KB (the local one)
+          // and the agent waits to write. A turn per chunk keeps it drained (2 GiB full
+          // backup, alternated runs: 4.2-5.2 s -> 3.8-4.2 s).
+          await new Promise<void>((res) => setImmediate(res));
           while (inFlight.size >= PUT_CONCURRENCY) await Promise.race(inFlight);
         }
       }
