@@ -39,10 +39,16 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
     const unregister = d.active.add(b.id, agentId, repo);
     try {
       const parent = b.type === 'incremental' ? await previousDigests(d, repo, b) : null;
+      let parentClaimed: Promise<unknown> = Promise.resolve();
       if (parent) {
         // Claims the parent's chunks for this backup: a prune+GC meanwhile cannot take them.
+        // Every batch is claimed in memory when hasChunks is called (what GC checks); the
+        // claim files are written while the agent works, and waited for before the snapshot.
         const distinct = [...new Set(parent.digests.filter((x): x is string => x !== null))];
-        for (let i = 0; i < distinct.length; i += 4096) await repo.hasChunks(distinct.slice(i, i + 4096), { backupId: b.id });
+        const claims: Promise<unknown>[] = [];
+        for (let i = 0; i < distinct.length; i += 4096) claims.push(repo.hasChunks(distinct.slice(i, i + 4096), { backupId: b.id }));
+        parentClaimed = Promise.all(claims);
+        parentClaimed.catch(() => undefined); // awaited before the snapshot
         ctx.log('info', `Incremental against ${parent.backup.id} (${parent.digests.length} chunks): unchanged chunks are not looked up`);
       }
       const kind = b.source_type === 'database' ? 'stream' : 'disk';
@@ -109,6 +115,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
       if (disk.change_token) manifest.meta = { ...manifest.meta, change_token: disk.change_token };
       if (kind === 'disk' && disk.format) manifest.meta = { ...manifest.meta, format: disk.format };
       try {
+        await parentClaimed;
         await repo.writeSnapshot(manifest);
       } catch (e) {
         throw toFerryError(e);
