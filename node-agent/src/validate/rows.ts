@@ -5,6 +5,7 @@
  * agent, never in SQL, so it is the same code for every dialect.
  */
 import type mysql from 'mysql2';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { FerryError } from '../../../common/src/errors.ts';
@@ -142,7 +143,7 @@ async function* sqliteRows(opts: Extract<DriverOptions, { dialect: 'sqlite' }>, 
         yield batch;
         batch = [];
         // better-sqlite3 is synchronous: let heartbeats and cancellation through between batches.
-        await new Promise<void>((r) => setImmediate(r));
+        await nextTurn();
         signal?.throwIfAborted();
       }
     }

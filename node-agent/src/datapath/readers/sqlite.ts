@@ -4,6 +4,7 @@
  * Integers arrive as BigInt (safeIntegers), so 64-bit values stay exact.
  */
 import Database from 'better-sqlite3';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import fs from 'node:fs';
 import type { UnitSpec } from '../../../../common/src/migrate-tasks.ts';
 import type { SqliteOptions } from '../../connectors/connection-spec.ts';
@@ -30,8 +31,6 @@ export function openSqlite(opts: SqliteOptions): Database.Database {
   }
 }
 
-const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 export const readSqlite: DialectReader<SqliteOptions> = async function* (opts, unit, options, counters) {
   const db = openSqlite(opts);
   try {
@@ -43,7 +42,7 @@ export const readSqlite: DialectReader<SqliteOptions> = async function* (opts, u
         counters.rows = builder.rows;
         counters.bytes = builder.bytes;
         yield frame;
-        await nextTick();
+        await nextTurn();
         options.signal?.throwIfAborted();
       }
     }
