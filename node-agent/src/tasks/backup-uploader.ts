@@ -33,7 +33,7 @@ export class ChunkUploader {
   private queue: Entry[] = [];
   private pendingLookups = 0;
   private readonly seen = new Set<string>();
-  /** Batches looked up or being emitted, oldest first; each emits after the one before it. */
+  /** Batches looked up or being emitted and not yet settled, oldest first; each emits after the one before it. */
   private readonly batches: Promise<void>[] = [];
   private failure: unknown;
   emitted = 0;
@@ -114,6 +114,12 @@ export class ChunkUploader {
       this.failure ??= err;
     });
     this.batches.push(batch);
+    // Settled batches leave the list (they settle in order), so with no lookup pending records
+    // go out at once again (push's first branch).
+    void batch.then(() => {
+      const i = this.batches.indexOf(batch);
+      if (i !== -1) this.batches.splice(i, 1);
+    });
   }
 
   private throwIfFailed(): void {
