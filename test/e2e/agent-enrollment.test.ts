@@ -94,10 +94,12 @@ describe('agent enrollment with real processes', () => {
     const r1 = await waitFor(() => hub.events.results.find((x) => x.e.task_id === 'tsk_e2e_1'), 'echo result');
     expect(r1.e).toMatchObject({ ok: true, result: { ping: 1 } });
 
-    // Hub restart on the same port and data dir: the agent reconnects by itself.
-    const { dataDir, port } = hub;
+    // Hub restart on the same ports and data dir, as a deployed hub restarts: the agent
+    // reconnects by itself. (Without the data port pinned, it would default to port + 1, which
+    // another test's socket may hold meanwhile: EADDRINUSE.)
+    const { dataDir, port, dataPort } = hub;
     await hub.stop();
-    hub = await startTestHub({ dataDir, port, builtin: true });
+    hub = await startTestHub({ dataDir, port, dataPort: dataPort ?? 'off', builtin: true });
     await waitFor(() => hub.agents.sessions.isOnline(agentId!), 'agent online after hub restart', 30_000);
     hub.agents.sessions.assign(agentId!, { task_id: 'tsk_e2e_2', job_id: 'job_e2e', kind: 'echo', payload: 'again' });
     expect((await waitFor(() => hub.events.results.find((x) => x.e.task_id === 'tsk_e2e_2'), 'echo after restart')).e.result).toBe('again');

@@ -132,9 +132,10 @@ describe('agent sessions', () => {
       await waitFor(() => hub.agents.sessions.isOnline(agentId), 'agent online');
       const dataDir = hub.dataDir;
       const port = hub.port;
+      const dataPort = hub.dataPort ?? 'off'; // pinned too: port + 1 may be another test's by now
       await hub.stop();
       await waitFor(() => !session.online, 'agent noticed the hub went away');
-      hub = await startTestHub({ dataDir, port });
+      hub = await startTestHub({ dataDir, port, dataPort });
       await waitFor(() => hub.agents.sessions.isOnline(agentId), 'agent online again after hub restart');
       hub.agents.sessions.assign(agentId, { task_id: 'tsk_after', job_id: 'job_4', kind: 'echo', payload: 'again' });
       const r = await waitFor(() => hub.events.results.find((x) => x.e.task_id === 'tsk_after'), 'result after restart');
