@@ -9,27 +9,17 @@
  * with cpu-top.ts); run the hub
  * side with `node --cpu-prof` for the same on the hub. PROFILE_STEPS picks steps.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProfiledHub } from './profile-hub.ts';
-import { machineCpu, mainCpu, procCpu, threadCpu, threadDelta } from './proc-stats.ts';
+import { dropCaches, meterStep, procCpu } from './proc-stats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIB = Number(process.env.BENCH_IMG_MIB ?? 512);
 const WORK = path.join(ROOT, 'bench/work/profile');
 const GEN = [path.join(ROOT, '../shared/bench/peers/gen_disk_image.py'), '/work/shared/bench/peers/gen_disk_image.py'].find((p) => existsSync(p))!;
-function dropCaches(): void {
-  if (process.env.PROFILE_WARM) return;
-  try {
-    execFileSync('sync');
-    writeFileSync('/proc/sys/vm/drop_caches', '3');
-  } catch {
-    // not permitted
-  }
-}
-
 async function main(): Promise<void> {
   rmSync(WORK, { recursive: true, force: true });
   for (const d of ['img', 'restore', 'repo']) mkdirSync(path.join(WORK, d), { recursive: true });
@@ -56,31 +46,15 @@ async function main(): Promise<void> {
     dropCaches();
     const h0 = process.cpuUsage();
     const a0 = procCpu(pid);
-    const ht0 = threadCpu(process.pid);
-    const at0 = threadCpu(pid);
-    const m0 = machineCpu();
     const t0 = Date.now();
-    const strip: string[] = [];
-    let prev = [mainCpu(process.pid), mainCpu(pid), machineCpu().busy];
-    const sampler = process.env.PROFILE_TIMELINE
-      ? setInterval(() => {
-          const cur = [mainCpu(process.pid), mainCpu(pid), machineCpu().busy];
-          strip.push(cur.map((v, i) => String(Math.round(((v - prev[i]!) / 0.2) * 10)).padStart(2)).join('/'));
-          prev = cur;
-        }, 200)
-      : null;
+    const meter = meterStep(process.pid, pid, Boolean(process.env.PROFILE_TIMELINE));
     await fn();
-    if (sampler) {
-      clearInterval(sampler);
-      console.log(`  timeline (per 200 ms, tenths of a CPU: hub main/agent main/machine): ${strip.join(' ')}`);
-    }
+    const lines = meter.stop();
     // The job's own end, not when the (slow, so as not to load the hub) poll noticed it.
     const wall = (Math.min(Date.now(), finishedAt) - t0) / 1000;
     const h = process.cpuUsage(h0);
     const a1 = procCpu(pid);
-    const m1 = machineCpu();
-    console.log(`  machine: busy ${(m1.busy - m0.busy).toFixed(2)} s, idle ${(m1.idle - m0.idle).toFixed(2)} s, iowait ${(m1.iowait - m0.iowait).toFixed(2)} s (all CPUs)`);
-    console.log(`  threads: hub ${threadDelta(ht0, threadCpu(process.pid))}; agent ${threadDelta(at0, threadCpu(pid))}`);
+    for (const l of lines) console.log(l);
     console.log(`${name.padEnd(12)} wall ${wall.toFixed(2)} s  hub cpu ${((h.user + h.system) / 1e6).toFixed(2)} s (sys ${(h.system / 1e6).toFixed(2)})  agent cpu ${(a1.user + a1.sys - a0.user - a0.sys).toFixed(2)} s (sys ${(a1.sys - a0.sys).toFixed(2)})`);
   };
   let last = '';

@@ -17,7 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProfiledHub } from './profile-hub.ts';
-import { procCpu as procStat } from './proc-stats.ts';
+import { dropCaches, meterStep, procCpu as procStat } from './proc-stats.ts';
 import { applyChanges, ensureQemu, rawToQcow2 } from './qcow2.ts';
 
 /** [own CPU, waited-for children's CPU] in seconds. */
@@ -31,6 +31,12 @@ const MIB = Number(process.env.BENCH_IMG_MIB ?? 2048);
 const WORK = path.resolve(process.env.BENCH_WORK ?? '/tmp/ferry-qcow2-profile');
 const SERIES = (process.env.SERIES ?? 'scattered clustered').split(/\s+/).filter(Boolean);
 const GEN = [path.join(ROOT, '../shared/bench/peers/gen_disk_image.py'), '/work/shared/bench/peers/gen_disk_image.py'].find((p) => existsSync(p))!;
+/** Starts or stops the agent's profiler, and this process's (the hub's) when it was started with the toggle preloaded. */
+function signalProfilers(agent: number): void {
+  process.kill(agent, 'SIGUSR2');
+  if (process.listenerCount('SIGUSR2') > 0) process.kill(process.pid, 'SIGUSR2');
+}
+
 async function main(): Promise<void> {
   ensureQemu();
   rmSync(WORK, { recursive: true, force: true });
@@ -58,7 +64,9 @@ async function main(): Promise<void> {
       const repo = await api('POST', '/api/v1/repositories', { name: `q-${series}`, path: path.join(WORK, 'repo', series) });
       for (const type of ['full', 'incremental']) {
         if (type === 'incremental') await applyChanges(base, raw, img);
-        if (type === profileStep) process.kill(pid, 'SIGUSR2');
+        if (type === profileStep) signalProfilers(pid);
+        if (process.env.DROP_CACHES) dropCaches();
+        const meter = meterStep(process.pid, pid, Boolean(process.env.PROFILE_TIMELINE));
         const h0 = process.cpuUsage();
         const [a0, c0] = procCpu(pid);
         const t0 = Date.now();
@@ -68,7 +76,12 @@ async function main(): Promise<void> {
         const wall = (Math.min(Date.now(), end) - t0) / 1000;
         const h = process.cpuUsage(h0);
         const [a1, c1] = procCpu(pid);
-        if (type === profileStep) process.kill(pid, 'SIGUSR2');
+        if (type === profileStep) signalProfilers(pid);
+        for (const l of meter.stop()) console.log(l);
+        if (process.env.PRINT_LOGS) {
+          const logs = (await api('GET', `/api/v1/jobs/${String(b.job_id)}/logs`)).data as { timestamp: string; message: string }[];
+          for (const l of logs) console.log(`  +${((Date.parse(l.timestamp) - t0) / 1000).toFixed(3)} s  ${l.message.slice(0, 160)}`);
+        }
         const got = await api('GET', `/api/v1/backups/${String(b.id)}`);
         console.log(
           `${series.padEnd(10)} ${type.padEnd(12)} wall ${wall.toFixed(2)} s  hub cpu ${((h.user + h.system) / 1e6).toFixed(2)} s  agent cpu ${(a1 - a0).toFixed(2)} s  qemu cpu ${(c1 - c0).toFixed(2)} s  read ${(Number(got.bytes_read) / 1e6).toFixed(1)} MB`,

@@ -25,6 +25,7 @@ import { loadConfig } from '../../hub/src/config/config.ts';
 import { createHub, type Hub } from '../../hub/src/hub.ts';
 import { sha256File } from '../../test/integration/backup/disk-image.ts';
 import { applyChanges, ensureQemu, rawToQcow2 } from './qcow2.ts';
+import { dropCaches } from './proc-stats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIB = Number(process.env.BENCH_IMG_MIB ?? 256);
@@ -45,15 +46,6 @@ interface Row {
 function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...opts, env: { ...process.env, ...opts.env } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-}
-
-function dropCaches(): void {
-  try {
-    execFileSync('sync');
-    writeFileSync('/proc/sys/vm/drop_caches', '3');
-  } catch {
-    // not allowed here (container): times then include a warm page cache for every tool alike
-  }
 }
 
 function duBytes(p: string): number {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { startTestHub, type TestHub } from '../helpers/test-hub.ts';
 import { bitmaps, qemuImg, qemuIo, requireQemu } from '../helpers/qemu.ts';
 import { client, type Json } from '../integration/backup/api-client.ts';
 import { makeImage, rng, sha256File } from '../integration/backup/disk-image.ts';
+import { damageChunk } from '../integration/backup/repository-helpers.ts';
 
 const CHUNK = 64 * 1024;
 const MIB = 1024 * 1024;
@@ -71,6 +73,9 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
     }
   }
 
+  /** Offsets of the 4 KiB blocks the last scatter() wrote. */
+  let lastOffsets: number[] = [];
+
   /** Writes `count` 4 KiB blocks of one byte each at seeded random offsets; returns the chunk indexes touched. */
   function scatter(img: string, mib: number, count: number, seed: number): Set<number> {
     const next = rng(seed);
@@ -78,7 +83,18 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
     const offsets = new Set<number>();
     while (offsets.size < count) offsets.add(Math.floor(next() * blocks) * 4096);
     qemuIo(img, ...[...offsets].map((o) => `write -P 0x${(0x10 + (o % 200)).toString(16)} ${o} 4k`));
+    lastOffsets = [...offsets];
     return new Set([...offsets].map((o) => Math.floor(o / CHUNK)));
+  }
+
+  /**
+   * What a tracked incremental reads after 4 KiB writes at `offsets` into chunks without patches:
+   * the written blocks of a chunk changed in at most a quarter (its patches), else the whole chunk.
+   */
+  function trackedRead(offsets: number[]): number {
+    const perChunk = new Map<number, number>();
+    for (const o of offsets) perChunk.set(Math.floor(o / CHUNK), (perChunk.get(Math.floor(o / CHUNK)) ?? 0) + 4096);
+    return [...perChunk.values()].reduce((n, b) => n + (b * 4 <= CHUNK ? b : CHUNK), 0);
   }
 
   async function restoreSha(backupId: string, name: string): Promise<string> {
@@ -116,14 +132,17 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
     const a1 = agentOf(inc.job);
     expect(a1.tracked).toBe(true);
     expect(a1.change_token).toMatch(/-2$/);
-    // Exactly the 64 KiB chunks the writes touched were read, plus the 1 % audit sample.
-    expect(Number(a1.bytes_read) - Number(a1.audit_bytes_read)).toBe(dirty.size * CHUNK);
+    // Exactly the 4 KiB pages written (the bitmap's granularity), as patches of the parent's
+    // chunks, plus the 1 % audit sample: not the 64 KiB chunks around them.
+    expect(Number(a1.bytes_read) - Number(a1.audit_bytes_read)).toBe(trackedRead(lastOffsets));
+    expect(Number(a1.bytes_read) - Number(a1.audit_bytes_read)).toBeLessThan(2 * dirtyBlocks * 4096);
+    expect(Number(a1.patches)).toBeGreaterThan(dirty.size / 2);
     expect(Number(a1.audited_chunks)).toBeGreaterThan(0);
-    // 4 KiB writes dirty whole 64 KiB chunks (the bitmap's granularity): at most 16x the bytes written.
-    expect(Number(a1.bytes_read) - Number(a1.audit_bytes_read)).toBeLessThanOrEqual(16 * dirtyBlocks * 4096);
+    // Stored: about the bytes written, not the chunks around them.
+    expect(Number(inc.backup.uploaded_bytes)).toBeLessThan(2 * dirtyBlocks * 4096);
     expect(Number(a1.audit_bytes_read)).toBeLessThanOrEqual(Math.ceil((mib * MIB) / CHUNK / 100) * CHUNK);
     expect(inc.backup.bytes_read).toBe(a1.bytes_read);
-    expect(Number(a1.uploaded_chunks)).toBeLessThanOrEqual(dirty.size);
+    expect(Number(a1.uploaded_chunks)).toBeLessThanOrEqual(dirtyBlocks);
     // The parent's bitmap stays until a later backup confirms this snapshot; the new one records from now.
     expect(bitmaps(img).map((b) => b.name).sort()).toEqual([a0.change_token, a1.change_token].sort());
 
@@ -137,6 +156,68 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
     expect(await restoreSha(String(full.backup.id), 'vm1-full.raw')).toBe(sha0);
     expect(await restoreSha(String(inc.backup.id), 'vm1-inc.raw')).toBe(sha1);
     expect(await restoreSha(String(idle.backup.id), 'vm1-idle.raw')).toBe(sha1);
+  });
+
+  it('carries patches down a chain, lets newer ones win, folds a chunk with too many changes back into one, and every point restores and verifies', async () => {
+    const mib = 8;
+    const img = await makeQcow2('vm5', mib, 17);
+    const points: { id: string; sha: string; agent: Record<string, unknown> }[] = [];
+    const backup = async (type: 'full' | 'incremental', extra: Record<string, unknown> = {}) => {
+      const r = await api.backup({ source: { agent_id: agentId, path: img }, type, ...extra });
+      expect(r.backup.status, JSON.stringify(r.backup.error)).toBe('completed');
+      points.push({ id: String(r.backup.id), sha: await guestSha(img), agent: agentOf(r.job) });
+      return agentOf(r.job);
+    };
+    const c = (chunk: number, at: number) => chunk * CHUNK + at;
+    await backup('full');
+
+    // Chunk 3: one page; chunk 5: a page of zeros; chunk 7 and the image's last chunk: a page each.
+    const last = (mib * MIB) / CHUNK - 1;
+    qemuIo(img, `write -P 0x11 ${c(3, 8192)} 4k`, `write -z ${c(5, 0)} 4k`, `write -P 0x12 ${c(7, 61440)} 4k`, `write -P 0x13 ${c(last, 61440)} 4k`);
+    const a1 = await backup('incremental', { audit_sample_percent: 100 });
+    expect(a1).toMatchObject({ tracked: true, drift_detected: false, patches: 4, patch_bytes: 4 * 4096 });
+    expect(Number(a1.bytes_read) - Number(a1.audit_bytes_read)).toBe(4 * 4096);
+
+    // Chunk 3 again: the same page rewritten (the newer patch wins) and a second one.
+    qemuIo(img, `write -P 0x21 ${c(3, 8192)} 4k`, `write -P 0x22 ${c(3, 40960)} 4k`);
+    const a2 = await backup('incremental', { audit_sample_percent: 100 });
+    expect(a2).toMatchObject({ tracked: true, drift_detected: false, patches: 2 });
+
+    // Five pages of chunk 3 (more than a quarter): the whole chunk is read and its patches go.
+    qemuIo(img, ...[0, 4096, 16384, 24576, 49152].map((at) => `write -P 0x31 ${c(3, at)} 4k`));
+    const a3 = await backup('incremental', { audit_sample_percent: 100 });
+    expect(a3).toMatchObject({ tracked: true, patches: 0 });
+    expect(Number(a3.bytes_read) - Number(a3.audit_bytes_read)).toBe(CHUNK);
+
+    // Nothing changed: every chunk and patch carried.
+    const a4 = await backup('incremental');
+    expect(a4).toMatchObject({ tracked: true, patches: 0 });
+    expect(a4.bytes_read).toBe(a4.audit_bytes_read);
+
+    // Untracked (bitmap disabled): every chunk read whole; a patched parent still comes out right.
+    const token = String(a4.change_token);
+    qemuImg('bitmap', '--disable', img, token);
+    qemuIo(img, `write -P 0x41 ${c(7, 0)} 4k`);
+    const a5 = await backup('incremental');
+    expect(a5.tracked).toBe(false);
+
+    for (const [n, p] of points.entries()) {
+      expect(await restoreSha(p.id, `vm5-${n}.raw`), `restore of point ${n}`).toBe(p.sha);
+      const v = await api.call('POST', `/api/v1/backups/${p.id}/verify`);
+      expect(v.status, JSON.stringify(v.body)).toBe(202);
+      expect(await api.job(String(v.body.job_id))).toMatchObject({ status: 'completed', result: { ok: true } });
+    }
+
+    // A damaged patch chunk fails verify of the snapshot that holds it, and its restore refuses.
+    const patch22 = createHash('sha256').update(Buffer.alloc(4096, 0x22)).digest('hex');
+    const repo = await api.call('GET', `/api/v1/repositories/${String((await api.call('GET', `/api/v1/backups/${points[2]!.id}`)).body.repository_id)}`);
+    await damageChunk(String(repo.body.path), patch22);
+    const bad = await api.call('POST', `/api/v1/backups/${points[2]!.id}/verify`);
+    const j = await api.job(String(bad.body.job_id));
+    expect(j.status).toBe('failed');
+    expect((j.error as { message: string }).message).toContain(patch22);
+    const r = await api.restore(points[2]!.id, { agent_id: agentId, path: path.join(restores, 'vm5-damaged.raw') });
+    expect(r.status).toBe('failed');
   });
 
   it('detects drift when data changed behind the bitmap, re-reads the disk, and the restore is still byte-identical', async () => {
@@ -197,7 +278,8 @@ describe('qcow2 backups with dirty bitmaps through the REST API', () => {
     expect(inc.backup).toMatchObject({ status: 'completed', type: 'incremental', parent_id: full.backup.id });
     const a = agentOf(inc.job);
     expect(a.tracked).toBe(true);
-    expect(Number(a.bytes_read) - Number(a.audit_bytes_read)).toBe(dirty.size * CHUNK);
+    expect(dirty.size).toBeGreaterThan(0);
+    expect(Number(a.bytes_read) - Number(a.audit_bytes_read)).toBe(trackedRead(lastOffsets));
     expect(await restoreSha(String(inc.backup.id), 'db01.raw')).toBe(sha);
   });
 

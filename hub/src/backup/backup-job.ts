@@ -1,11 +1,11 @@
 import { FerryError } from '../../../common/src/errors.ts';
 import type { RelayChannel } from '../agents/relay.ts';
 import type { JobContext, JobRunner } from '../jobs/engine.ts';
-import { encodeDigestList, type BackupDatabasePayload, type BackupDiskPayload, type BackupDiskResult } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { encodeDigestList, encodePatchList, PATCHED_MARK, type BackupDatabasePayload, type BackupDiskPayload, type BackupDiskResult } from '../../../node-agent/src/tasks/backup-wire.ts';
 import { auditPercent, changeTrackingChain } from './audit-policy.ts';
 import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
 import { emptyIngest, ingestRecords, type IngestResult } from './ingest.ts';
-import type { Repository, SnapshotManifest } from './repository/index.ts';
+import type { ManifestPatch, Repository, SnapshotManifest } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';
 import type { Backup } from './store.ts';
 
@@ -44,7 +44,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
         // Claims the parent's chunks for this backup: a prune+GC meanwhile cannot take them.
         // Every batch is claimed in memory when hasChunks is called (what GC checks); the
         // claim files are written while the agent works, and waited for before the snapshot.
-        const distinct = [...new Set(parent.digests.filter((x): x is string => x !== null))];
+        const distinct = [...new Set([...parent.digests, ...parent.patches.map((x) => x[2])].filter((x): x is string => x !== null))];
         const claims: Promise<unknown>[] = [];
         for (let i = 0; i < distinct.length; i += 4096) claims.push(repo.hasChunks(distinct.slice(i, i + 4096), { backupId: b.id }));
         parentClaimed = Promise.all(claims);
@@ -59,7 +59,8 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
         const counters = emptyIngest();
         const ch = d.relay.openChannel(`bk-${b.id}-${ctx.job.id}-${attempt}-${Date.now()}`, { producer: agentId });
         let prev: RelayChannel | undefined;
-        const ingestP = ingestRecords(ch, repo, b.id, kind, counters, () => ch.producerVia);
+        let prevPatches: RelayChannel | undefined;
+        const ingestP = ingestRecords(ch, repo, b.id, kind, counters, () => ch.producerVia, kind === 'disk' ? repo.config.chunking.disk.size : 0);
         const compression = agentId === d.builtinAgentId() ? undefined : repo.config.compression;
         ingestP.catch(() => undefined);
         try {
@@ -82,7 +83,13 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
             if (parent) {
               prev = d.relay.openChannel(`${ch.name}-prev`, { consumer: agentId });
               p.previous_channel = prev.name;
-              void sendDigests(prev, parent.digests);
+              const patched = new Map(parent.patches.map((x) => [x[0], parent.digests[x[0]] ?? null] as const));
+              void send(prev, parent.digests.map((d0, i) => (patched.has(i) ? PATCHED_MARK : d0)), encodeDigestList);
+              if (patched.size > 0) {
+                prevPatches = d.relay.openChannel(`${ch.name}-patches`, { consumer: agentId });
+                p.previous_patches_channel = prevPatches.name;
+                void send(prevPatches, parent.patches.map(([slot, at, digest, length]) => ({ slot, at, digest, length })), (list) => encodePatchList(patched, list));
+              }
             }
             task = BACKUP_TASKS.disk;
             payload = p;
@@ -97,6 +104,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
         } catch (e) {
           ch.abort(e instanceof Error ? e.message : String(e));
           prev?.abort('backup attempt ended');
+          prevPatches?.abort('backup attempt ended');
           await ingestP.catch(() => undefined);
           const retry = e instanceof FerryError && e.retryable && attempt < ATTEMPTS && !ctx.signal.aborted;
           ctx.log(retry ? 'warning' : 'error', `Attempt ${attempt} failed after uploading ${counters.uploadedBytes} bytes: ${(e as Error).message}`);
@@ -148,9 +156,10 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
   }
 }
 
-async function sendDigests(ch: RelayChannel, digests: (string | null)[]): Promise<void> {
+/** Writes `items` encoded in frames of up to 32768 items, then ends the channel. */
+async function send<T>(ch: RelayChannel, items: T[], encode: (part: T[]) => Buffer): Promise<void> {
   try {
-    for (let i = 0; i < digests.length; i += 32768) await ch.write(encodeDigestList(digests.slice(i, i + 32768)));
+    for (let i = 0; i < items.length; i += 32768) await ch.write(encode(items.slice(i, i + 32768)));
     ch.end();
   } catch {
     // The attempt ended first; the channel is aborted with it.
@@ -158,7 +167,7 @@ async function sendDigests(ch: RelayChannel, digests: (string | null)[]): Promis
 }
 
 /** The newest completed backup of the same source, when its chunks line up with this repository's chunk size. */
-async function previousDigests(d: BackupDeps, repo: Repository, b: Backup): Promise<{ backup: Backup; digests: (string | null)[]; changeToken: string | null } | null> {
+async function previousDigests(d: BackupDeps, repo: Repository, b: Backup): Promise<{ backup: Backup; digests: (string | null)[]; patches: ManifestPatch[]; changeToken: string | null } | null> {
   if (b.source_type === 'database') return null; // CDC streams dedupe by content; there is nothing to align.
   const parent = b.parent_id ? d.store.find(b.parent_id) : d.store.latestCompleted(b.source_key, b.repository_id);
   if (!parent?.snapshot_id || parent.status !== 'completed') return null;
@@ -170,7 +179,7 @@ async function previousDigests(d: BackupDeps, repo: Repository, b: Backup): Prom
   }
   if (m.kind !== 'disk' || m.chunkSize !== repo.config.chunking.disk.size) return null;
   const token = m.meta?.change_token;
-  return { backup: parent, digests: m.chunks, changeToken: typeof token === 'string' ? token : null };
+  return { backup: parent, digests: m.chunks, patches: m.patches ?? [], changeToken: typeof token === 'string' ? token : null };
 }
 
 function buildManifest(b: Backup, repo: Repository, ing: IngestResult, parent: string | undefined, ctx: JobContext): SnapshotManifest {
@@ -183,5 +192,5 @@ function buildManifest(b: Backup, repo: Repository, ing: IngestResult, parent: s
   if (b.format) meta.format = b.format;
   const common = { format: 1 as const, id: b.id, createdAt: new Date().toISOString(), size: ing.size, meta, ...(parent ? { parent } : {}) };
   if (b.source_type === 'database') return { ...common, kind: 'stream', chunks: ing.streamChunks };
-  return { ...common, kind: 'disk', chunkSize: repo.config.chunking.disk.size, chunks: ing.diskChunks };
+  return { ...common, kind: 'disk', chunkSize: repo.config.chunking.disk.size, chunks: ing.diskChunks, ...(ing.diskPatches.length > 0 ? { patches: ing.diskPatches } : {}) };
 }

@@ -1,7 +1,7 @@
 import { FerryError } from '../../../common/src/errors.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { decodeRecords, RECORD } from '../../../node-agent/src/tasks/backup-wire.ts';
-import type { Repository } from './repository/index.ts';
+import { decodeRecords, RECORD, type ChunkRecord } from '../../../node-agent/src/tasks/backup-wire.ts';
+import type { ManifestPatch, Repository } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';
 
 /** Concurrent putChunk calls: each ends in an fsync, so a few in flight keep the disk busy. */
@@ -10,6 +10,8 @@ const PUT_CONCURRENCY = 6;
 export interface IngestResult {
   /** Disk: one entry per chunk (null = zeros). Stream: digest and length per chunk. */
   diskChunks: (string | null)[];
+  /** Disk: patches overlaid on those chunks, in order (manifest form: slot, at, digest, length). */
+  diskPatches: ManifestPatch[];
   streamChunks: { d: string; n: number }[];
   size: number;
   uploadedChunks: number;
@@ -26,7 +28,7 @@ export interface IngestResult {
  * and claims it for the pending backup.
  */
 export function emptyIngest(): IngestResult {
-  return { diskChunks: [], streamChunks: [], size: 0, uploadedChunks: 0, uploadedBytes: 0, storedBytes: 0 };
+  return { diskChunks: [], diskPatches: [], streamChunks: [], size: 0, uploadedChunks: 0, uploadedBytes: 0, storedBytes: 0 };
 }
 
 /**
@@ -50,6 +52,8 @@ export async function ingestRecords(
   kind: 'disk' | 'stream',
   r: IngestResult = emptyIngest(),
   producer: () => string | undefined = () => undefined,
+  /** Disk streams: the chunk size, which bounds patches. */
+  chunkSize = 0,
 ): Promise<IngestResult> {
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
@@ -70,33 +74,54 @@ export async function ingestRecords(
     );
     inFlight.add(p);
   };
+  /** Stores the chunk a data or stored record carries (nothing for a reference). */
+  const upload = async (rec: ChunkRecord) => {
+    const content = rec.type === RECORD.data ? rec.data : rec.type === RECORD.stored ? rec.stored : undefined;
+    if (!content) return;
+    r.uploadedChunks++;
+    r.uploadedBytes += rec.length;
+    put(rec.digest, content, rec.length, rec.type === RECORD.stored);
+    // A put compresses in a microtask: a frame's puts would run back to back and the
+    // socket would not be read meanwhile, while it holds only ~200 KB (the local one)
+    // and the agent waits to write. A turn per chunk keeps it drained (2 GiB full
+    // backup, alternated runs: 4.2-5.2 s -> 3.8-4.2 s).
+    await nextTurn();
+    while (inFlight.size >= PUT_CONCURRENCY) await Promise.race(inFlight);
+  };
+  let patchAt: number | null = null;
+  let slotLength = 0;
+  const invalid = (why: string) => new FerryError('backup_stream_invalid', why, { status: 400 });
   for await (const frame of frames) {
     for (const rec of decodeRecords(frame)) {
       if (failure) throw toFerryError(failure);
+      if (rec.type === RECORD.at) {
+        if (kind === 'stream' || r.diskChunks.length === 0 || patchAt !== null) throw invalid('a patch record came without a chunk to patch');
+        patchAt = rec.length;
+        continue;
+      }
+      if (patchAt !== null) {
+        if (rec.length < 1 || patchAt + rec.length > slotLength) throw invalid(`a patch of ${rec.length} bytes at ${patchAt} does not fit its ${slotLength}-byte chunk`);
+        r.diskPatches.push([r.diskChunks.length - 1, patchAt, rec.type === RECORD.zero ? null : rec.digest, rec.length]);
+        patchAt = null;
+        await upload(rec);
+        continue;
+      }
+      slotLength = rec.length;
+      if (kind === 'disk' && chunkSize > 0 && rec.length > chunkSize) throw invalid(`a ${rec.length}-byte record in a disk stream of ${chunkSize}-byte chunks`);
       if (rec.type === RECORD.zero) {
         if (kind === 'stream') throw new FerryError('backup_stream_invalid', 'a stream backup carried a zero record', { status: 400 });
         r.diskChunks.push(null);
       } else {
         if (kind === 'disk') r.diskChunks.push(rec.digest);
         else r.streamChunks.push({ d: rec.digest, n: rec.length });
-        const content = rec.type === RECORD.data ? rec.data : rec.type === RECORD.stored ? rec.stored : undefined;
-        if (content) {
-          r.uploadedChunks++;
-          r.uploadedBytes += rec.length;
-          put(rec.digest, content, rec.length, rec.type === RECORD.stored);
-          // A put compresses in a microtask: a frame's puts would run back to back and the
-          // socket would not be read meanwhile, while it holds only ~200 KB (the local one)
-          // and the agent waits to write. A turn per chunk keeps it drained (2 GiB full
-          // backup, alternated runs: 4.2-5.2 s -> 3.8-4.2 s).
-          await nextTurn();
-          while (inFlight.size >= PUT_CONCURRENCY) await Promise.race(inFlight);
-        }
+        await upload(rec);
       }
       r.size += rec.length;
     }
   }
   await Promise.all(inFlight);
   if (failure) throw toFerryError(failure);
+  if (patchAt !== null) throw invalid('the stream ended after a patch record');
   return r;
 }
 

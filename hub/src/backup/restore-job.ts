@@ -4,7 +4,7 @@ import type { JobRunner } from '../jobs/engine.ts';
 import { RECORD, type RestoreDatabasePayload, type RestoreDiskPayload } from '../../../node-agent/src/tasks/backup-wire.ts';
 import { RecordPacker } from '../../../node-agent/src/tasks/record-packer.ts';
 import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
-import { CODEC, RepositoryError, snapshotChunks, type Repository, type SnapshotManifest } from './repository/index.ts';
+import { CODEC, patchesBySlot, RepositoryError, snapshotChunks, type Repository, type SnapshotManifest } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';
 
 const ATTEMPTS = 3;
@@ -90,20 +90,27 @@ async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, 
       throw e;
     }
   };
+  const chunk = async (digest: string | null, length: number) => {
+    if (digest === null) return packer.add(RECORD.zero, '', length);
+    let storedLength: number;
+    try {
+      storedLength = repo.storedLength(digest);
+    } catch (e) {
+      state.repoError ??= e;
+      throw e;
+    }
+    await packer.addStoredFrom(digest, length, storedLength, fill(digest, length));
+  };
+  const patches = patchesBySlot(m);
   try {
+    let slot = 0;
     for (const c of snapshotChunks(m)) {
-      if (c.digest === null) {
-        await packer.add(RECORD.zero, '', c.length);
-        continue;
+      await chunk(c.digest, c.length);
+      // Each patch: an "at" record, then the patch's bytes as a chunk record (the agent overlays them).
+      for (const [, at, digest, n] of patches.get(slot++) ?? []) {
+        await packer.add(RECORD.at, '', at);
+        await chunk(digest, n);
       }
-      let storedLength: number;
-      try {
-        storedLength = repo.storedLength(c.digest);
-      } catch (e) {
-        state.repoError ??= e;
-        throw e;
-      }
-      await packer.addStoredFrom(c.digest, c.length, storedLength, fill(c.digest, c.length));
     }
     await packer.flush();
     ch.end();

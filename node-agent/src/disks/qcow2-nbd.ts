@@ -53,6 +53,14 @@ export interface Qcow2Tracking {
 
 const CHAIN_RE = /^[A-Za-z0-9-]{1,64}$/;
 
+/**
+ * Granularity of the bitmaps Ferry adds: a guest's 4 KiB page. qemu's default is the cluster
+ * size (64 KiB), so a 4 KiB write reported a whole 64 KiB chunk changed; at 4 KiB the backup
+ * reads and stores only the changed pages, as patches of the parent's chunks (chunk-plan.ts
+ * planPatches). The bitmap costs 32 KiB per GiB of disk.
+ */
+export const BITMAP_GRANULARITY = 4096;
+
 export class Qcow2NbdSource implements DiskSource {
   private constructor(
     private readonly server: NbdServer,
@@ -102,10 +110,10 @@ export class Qcow2NbdSource implements DiskSource {
         removed.add(b.name);
       }
       tracking.newToken = `${prefix}${n + 1}`;
-      await bitmapOp(real, '--add', tracking.newToken);
+      await bitmapOp(real, '--add', tracking.newToken, { granularity: BITMAP_GRANULARITY });
       laps.lap('bitmaps');
-      // What the edits left, without another qemu-img run (qemu's default granularity: the cluster size, at least 4 KiB).
-      const added = { name: tracking.newToken, granularity: Math.max(4096, info.clusterSize), flags: ['auto'] };
+      // What the edits left, without another qemu-img run.
+      const added = { name: tracking.newToken, granularity: BITMAP_GRANULARITY, flags: ['auto'] };
       info = { ...info, bitmaps: [...info.bitmaps.filter((b) => !removed.has(b.name)), added] };
     }
 

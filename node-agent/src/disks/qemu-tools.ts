@@ -79,8 +79,8 @@ export async function qcow2MapJson(file: string): Promise<string> {
 }
 
 /** One `qemu-img bitmap` operation on a (closed) qcow2 image. */
-export async function bitmapOp(file: string, op: '--add' | '--remove' | '--enable' | '--disable' | '--clear', name: string): Promise<void> {
-  await run('qemu-img', ['bitmap', op, '-f', 'qcow2', file, name]);
+export async function bitmapOp(file: string, op: '--add' | '--remove' | '--enable' | '--disable' | '--clear', name: string, opts: { granularity?: number } = {}): Promise<void> {
+  await run('qemu-img', ['bitmap', op, ...(opts.granularity ? ['-g', String(opts.granularity)] : []), '-f', 'qcow2', file, name]);
 }
 
 export interface NbdServer {

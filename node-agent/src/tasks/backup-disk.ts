@@ -3,13 +3,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isAllZero } from '../../../common/src/chunking/index.ts';
 import { FerryError } from '../../../common/src/errors.ts';
 import { auditChunks, pickSample } from '../disks/audit.ts';
-import { CHUNK_ACTION, planChunks, planSteps } from '../disks/chunk-plan.ts';
+import { CHUNK_ACTION, planChunks, planPatches, planSteps } from '../disks/chunk-plan.ts';
 import { openDiskSource } from '../disks/open.ts';
 import { splitList } from '../disks/path-policy.ts';
 import type { DiskSource, Extent } from '../disks/types.ts';
 import { ChunkUploader, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT } from './backup-uploader.ts';
 import { ReadBuffers } from './read-buffers.ts';
-import { decodeDigestList, type BackupDiskPayload, type BackupDiskResult } from './backup-wire.ts';
+import { decodeDigestList, decodePatchList, PATCHED_MARK, type BackupDiskPayload, type BackupDiskResult, type DiskPatch } from './backup-wire.ts';
 import { checkCompression } from './stored-chunk.ts';
 import type { TaskContext, TaskHandler } from './types.ts';
 
@@ -40,7 +40,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
   const disk = await openDiskSource(p.path, splitList(process.env.FERRY_AGENT_DISK_PATHS), { format: p.format, chain: ct?.chain, token: ct?.token ?? null });
   try {
     const { size, format } = disk.describe();
-    const previous = p.previous_channel ? await readPrevious(ctx, p.previous_channel) : [];
+    const { previous, patches: previousPatches } = await readPrevious(ctx, p);
     const chunks = Math.ceil(size / chunkSize);
     const r: BackupDiskResult = {
       size,
@@ -59,13 +59,18 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
       audited_chunks: 0,
       audit_bytes_read: 0,
       drift_detected: false,
+      patches: 0,
+      patch_bytes: 0,
     };
     const allocated = await disk.allocatedExtents();
     const changed = await trackedChanges(disk, p, previous.length === chunks, r, ctx);
     let plan = planChunks(size, chunkSize, allocated, changed);
+    // Small changes inside a chunk the parent has: only the changed ranges are read and sent.
+    let patchRanges = changed ? planPatches(plan, chunkSize, size, changed, (i) => (i < previous.length ? (previousPatches.get(i)?.length ?? 0) : -1)) : new Map<number, Extent[]>();
     if (changed && ct && ct.audit_sample_percent > 0) {
       const carried: number[] = [];
-      for (let i = 0; i < plan.length; i++) if (plan[i] === CHUNK_ACTION.carry) carried.push(i);
+      // A patched chunk's bytes are not its base chunk's: the audit compares whole chunks only.
+      for (let i = 0; i < plan.length; i++) if (plan[i] === CHUNK_ACTION.carry && !previousPatches.has(i)) carried.push(i);
       const audit = await auditChunks(disk, pickSample(carried, ct.audit_sample_percent), previous, chunkSize);
       r.audited_chunks = audit.sampled;
       r.audit_bytes_read = audit.bytesRead;
@@ -78,6 +83,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
         r.tracking_note = `drift: ${audit.mismatches.length} of ${audit.sampled} audited unchanged chunk(s) differ from the parent; every allocated chunk is re-read`;
         ctx.log('warning', `Change tracking drift on ${p.path}: ${audit.mismatches.length} of ${audit.sampled} audited chunks changed although the bitmap says unchanged (first at byte ${audit.mismatches[0]! * chunkSize}); re-reading the whole disk`, { chunks: r.drift_chunks });
         plan = planChunks(size, chunkSize, allocated, null);
+        patchRanges = new Map();
       } else if (audit.sampled > 0) {
         ctx.log('info', `Audit: ${audit.sampled} unchanged chunk(s) re-read, all match the parent`);
       }
@@ -112,9 +118,26 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
       });
     };
     const chunkLength = (i: number) => Math.min(chunkSize, size - i * chunkSize);
+    /** Chunk i as the parent has it: its base chunk and its patches. */
+    const carry = async (i: number) => {
+      const d = previous[i] ?? null;
+      if (d === null) {
+        await up.zero(chunkLength(i));
+        r.zero_chunks++;
+      } else {
+        await up.known(d, chunkLength(i));
+        r.unchanged_chunks++;
+      }
+      for (const x of previousPatches.get(i) ?? []) {
+        await up.patchAt(x.at);
+        if (x.digest === null) await up.zero(x.length);
+        else await up.known(x.digest, x.length);
+      }
+    };
     try {
       const steps = planSteps(plan, Math.max(1, READ_BYTES / chunkSize));
       const inflight = new Map<number, Promise<Buffer>>();
+      const patchReads = new Map<number, Promise<Buffer[]>>();
       let launched = 0;
       const launch = () => {
         while (launched < steps.length && inflight.size < READ_AHEAD) {
@@ -130,6 +153,11 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
                   : disk.read(s.start * chunkSize, s.count * chunkSize);
             pr.catch(() => undefined); // awaited in order below; this only keeps it from being "unhandled"
             inflight.set(launched, pr);
+          } else if (s.action === CHUNK_ACTION.patch) {
+            const base = s.start * chunkSize;
+            const pr = Promise.all(patchRanges.get(s.start)!.map((x) => disk.read(base + x.offset, x.length)));
+            pr.catch(() => undefined);
+            patchReads.set(launched, pr);
           }
           launched++;
         }
@@ -142,17 +170,23 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
           for (let i = s.start; i < s.start + s.count; i++) await up.zero(chunkLength(i));
           r.zero_chunks += s.count;
         } else if (s.action === CHUNK_ACTION.carry) {
-          for (let i = s.start; i < s.start + s.count; i++) {
-            const d = previous[i] ?? null;
-            if (d === null) {
-              await up.zero(chunkLength(i));
-              r.zero_chunks++;
-            } else {
-              await up.known(d, chunkLength(i));
-              r.unchanged_chunks++;
-            }
-          }
+          for (let i = s.start; i < s.start + s.count; i++) await carry(i);
           r.carried_chunks! += s.count;
+        } else if (s.action === CHUNK_ACTION.patch) {
+          const reads = await patchReads.get(k)!;
+          patchReads.delete(k);
+          // The parent's chunk with its patches, then the new ones (applied in order, so they win).
+          await carry(s.start);
+          const ranges = patchRanges.get(s.start)!;
+          for (let n = 0; n < ranges.length; n++) {
+            const data = reads[n]!;
+            r.bytes_read += data.length;
+            r.patches!++;
+            r.patch_bytes! += data.length;
+            await up.patchAt(ranges[n]!.offset);
+            if (isAllZero(data)) await up.zero(data.length);
+            else await up.candidate(createHash('sha256').update(data).digest('hex'), data);
+          }
         } else {
           const buf = await inflight.get(k)!;
           inflight.delete(k);
@@ -228,8 +262,24 @@ async function trackedChanges(disk: DiskSource, p: BackupDiskPayload, parentLine
   return c.extents;
 }
 
-async function readPrevious(ctx: TaskContext, channel: string): Promise<(string | null)[]> {
-  const parts: Buffer[] = [];
-  for await (const f of ctx.openPull(channel)) parts.push(f);
-  return decodeDigestList(Buffer.concat(parts));
+/**
+ * The parent snapshot's chunk digests and patches (none for a full backup). A chunk with
+ * patches has its base digest in the patch list and PATCHED_MARK in the digest list.
+ */
+async function readPrevious(ctx: TaskContext, p: BackupDiskPayload): Promise<{ previous: (string | null)[]; patches: Map<number, DiskPatch[]> }> {
+  const pull = async (channel: string) => {
+    const parts: Buffer[] = [];
+    for await (const f of ctx.openPull(channel)) parts.push(f);
+    return Buffer.concat(parts);
+  };
+  if (!p.previous_channel) return { previous: [], patches: new Map() };
+  const [list, patchList] = await Promise.all([pull(p.previous_channel), p.previous_patches_channel ? pull(p.previous_patches_channel) : null]);
+  const previous = decodeDigestList(list);
+  const { bases, patches } = patchList ? decodePatchList(patchList) : { bases: new Map<number, string | null>(), patches: new Map<number, DiskPatch[]>() };
+  for (let i = 0; i < previous.length; i++) {
+    if (previous[i] !== PATCHED_MARK) continue;
+    if (!bases.has(i)) throw new FerryError('hub_protocol', `the parent's chunk ${i} is marked patched but its patches were not sent`, { retryable: true });
+    previous[i] = bases.get(i)!;
+  }
+  return { previous, patches };
 }

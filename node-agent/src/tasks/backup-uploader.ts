@@ -16,6 +16,7 @@ const MAX_QUEUED = 4096;
 export const LOOKUPS_IN_FLIGHT = 3;
 
 type Entry =
+  | { kind: 'at'; at: number }
   | { kind: 'zero'; length: number }
   | { kind: 'known'; digest: string; length: number }
   | { kind: 'candidate'; digest: string; data: Buffer };
@@ -52,6 +53,11 @@ export class ChunkUploader {
   ) {
     this.packer = new RecordPacker(send);
     this.level = compression === undefined ? undefined : compression.codec === 'zstd' ? compression.level : null;
+  }
+
+  /** Makes the next record (zero, known or candidate) a patch at `at` inside the last chunk. */
+  async patchAt(at: number): Promise<void> {
+    await this.push({ kind: 'at', at });
   }
 
   async zero(length: number): Promise<void> {
@@ -141,7 +147,13 @@ export class ChunkUploader {
 
   private async emit(queue: Entry[], have: string): Promise<void> {
     let c = 0;
+    let patch = false;
     for (const e of queue) {
+      if (e.kind === 'at') {
+        await this.packer.add(RECORD.at, '', e.at);
+        patch = true;
+        continue;
+      }
       if (e.kind === 'zero') await this.packer.add(RECORD.zero, '', e.length);
       else if (e.kind === 'known') await this.packer.add(RECORD.ref, e.digest, e.length);
       else if (have[c++] === '1') {
@@ -154,7 +166,9 @@ export class ChunkUploader {
         this.holds?.release(e.data);
         this.uploadedChunks++;
       }
-      this.emitted++;
+      // Progress counts the disk's chunks; a patch is part of the chunk before it.
+      if (!patch) this.emitted++;
+      patch = false;
     }
   }
 }

@@ -21,6 +21,12 @@ export type { ChunkCompression } from './stored-chunk.ts';
  *   bytes 41..    the stored form, s bytes: codec byte (0 raw, 1 zstd frame) + payload,
  *                 exactly as the repository stores a chunk (docs/repository-format.md)
  *
+ *   type 4 ("at", disk streams only): 37 bytes, digest field zero, length field = an offset
+ *                 inside the last chunk; the record after it (type 0-3) is a patch: its bytes
+ *                 overlay that chunk at that offset (type 0: zeros) instead of being the next
+ *                 chunk. A chunk's patches follow it in the order they apply (docs/repository-format.md,
+ *                 "Patches").
+ *
  * A frame holds whole records only, so a reader never reassembles across frames
  * (record-packer.ts writes them).
  *
@@ -30,7 +36,7 @@ export type { ChunkCompression } from './stored-chunk.ts';
  * and the agent decodes and checks. The hub's CPU was the bottleneck of both. Type 2 remains
  * for payloads without compression (older hubs, `codec: 'none'`).
  */
-export const RECORD = { zero: 0, ref: 1, data: 2, stored: 3 } as const;
+export const RECORD = { zero: 0, ref: 1, data: 2, stored: 3, at: 4 } as const;
 export type RecordType = (typeof RECORD)[keyof typeof RECORD];
 
 export const RECORD_HEADER_BYTES = 37;
@@ -67,7 +73,7 @@ export function* decodeRecords(frame: Buffer): Generator<ChunkRecord> {
     if (frame.length - pos < RECORD_HEADER_BYTES) throw protocolError(`a record header is cut at byte ${pos} of a ${frame.length}-byte frame`);
     const type = frame[pos]!;
     const length = frame.readUInt32BE(pos + 33);
-    if (type === RECORD.zero) {
+    if (type === RECORD.zero || type === RECORD.at) {
       yield { type, digest: '', length };
       pos += RECORD_HEADER_BYTES;
     } else if (type === RECORD.ref) {
@@ -116,6 +122,70 @@ export function decodeDigestList(buf: Buffer): (string | null)[] {
   return out;
 }
 
+/**
+ * One patch of a disk snapshot: `length` bytes at `at` inside chunk `slot` are those of chunk
+ * `digest` (null: zeros) instead of the base chunk's.
+ */
+export interface DiskPatch {
+  slot: number;
+  at: number;
+  length: number;
+  digest: string | null;
+}
+
+/** In a digest list, the chunks that have patches: old agents cannot carry them (see encodePatchList). */
+export const PATCHED_MARK = 'f'.repeat(64);
+const PATCH_ENTRY_BYTES = 44;
+/** `at` of the entry that gives a patched chunk's base digest (the digest list holds PATCHED_MARK there). */
+const BASE_ENTRY = 0xffffffff;
+
+/**
+ * The previous snapshot's patches for an incremental, sent beside its digest list: per patched
+ * chunk one base entry, then its patches in order; 44 bytes each (slot, at, length: uint32
+ * big-endian; digest: 32 bytes, zero for zeros). The digest list marks those chunks with
+ * PATCHED_MARK, a digest no chunk has: an agent that does not read this list and carries the
+ * mark fails the snapshot's missing-chunk check instead of losing the patches.
+ */
+export function encodePatchList(bases: ReadonlyMap<number, string | null>, patches: readonly DiskPatch[]): Buffer {
+  const out = Buffer.alloc((bases.size + patches.length) * PATCH_ENTRY_BYTES);
+  let pos = 0;
+  const put = (slot: number, at: number, length: number, digest: string | null) => {
+    out.writeUInt32BE(slot, pos);
+    out.writeUInt32BE(at, pos + 4);
+    out.writeUInt32BE(length, pos + 8);
+    if (digest) out.write(digest, pos + 12, 32, 'hex');
+    pos += PATCH_ENTRY_BYTES;
+  };
+  let last = -1;
+  for (const p of patches) {
+    if (p.slot !== last) put(p.slot, BASE_ENTRY, 0, bases.get(p.slot) ?? null);
+    last = p.slot;
+    put(p.slot, p.at, p.length, p.digest);
+  }
+  return out;
+}
+
+export function decodePatchList(buf: Buffer): { bases: Map<number, string | null>; patches: Map<number, DiskPatch[]> } {
+  if (buf.length % PATCH_ENTRY_BYTES !== 0) throw protocolError(`a patch list of ${buf.length} bytes is not a multiple of ${PATCH_ENTRY_BYTES}`);
+  const bases = new Map<number, string | null>();
+  const patches = new Map<number, DiskPatch[]>();
+  for (let pos = 0; pos < buf.length; pos += PATCH_ENTRY_BYTES) {
+    const slot = buf.readUInt32BE(pos);
+    const at = buf.readUInt32BE(pos + 4);
+    const length = buf.readUInt32BE(pos + 8);
+    const digest = buf.subarray(pos + 12, pos + 44).equals(ZERO_DIGEST) ? null : buf.toString('hex', pos + 12, pos + 44);
+    if (at === BASE_ENTRY) {
+      bases.set(slot, digest);
+      continue;
+    }
+    if (!bases.has(slot)) throw protocolError(`patch list: a patch of chunk ${slot} comes before its base entry`);
+    let list = patches.get(slot);
+    if (!list) patches.set(slot, (list = []));
+    list.push({ slot, at, length, digest });
+  }
+  return { bases, patches };
+}
+
 /** Call methods the backup tasks use (hub registers them). */
 export const BACKUP_CALLS = {
   /** `{ backup_id, digests: string[] }` -> `{ have: string }` ("1"/"0" per digest). */
@@ -131,6 +201,8 @@ export interface BackupDiskPayload {
   channel: string;
   /** Pull channel with the previous snapshot's digests (incremental), when there is one. */
   previous_channel?: string;
+  /** Pull channel with the previous snapshot's patches (encodePatchList), when it has any. */
+  previous_patches_channel?: string;
   /** 'raw', 'qcow2' or 'auto'/absent (the agent probes for the qcow2 magic). */
   format?: string | null;
   /** Changed-block tracking (qcow2 dirty bitmaps); sources without tracking ignore it. */
@@ -176,6 +248,9 @@ export interface BackupDiskResult {
   carried_chunks?: number;
   audited_chunks?: number;
   audit_bytes_read?: number;
+  /** Changed ranges sent as patches of the parent's chunks (changed-block tracking), and their bytes. */
+  patches?: number;
+  patch_bytes?: number;
   /** The audit found chunks whose bytes differ from the parent although tracking said unchanged. */
   drift_detected?: boolean;
   drift_chunks?: number[];
@@ -193,6 +268,8 @@ export interface RestoreDiskResult {
   bytes_written: number;
   zero_bytes_skipped: number;
   chunks_verified: number;
+  /** Patches overlaid on their chunks (snapshots of changed-block-tracked incrementals). */
+  patches?: number;
   /** Seconds spent in the final fsync (what the disk still had to write when the stream ended). */
   final_sync_seconds?: number;
 }

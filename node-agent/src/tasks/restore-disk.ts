@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../../../common/src/errors.ts';
 import { checkWriteAllowed, splitList } from '../disks/path-policy.ts';
-import { decodeRecords, RECORD, type RestoreDiskPayload, type RestoreDiskResult } from './backup-wire.ts';
+import { decodeRecords, RECORD, type ChunkRecord, type RestoreDiskPayload, type RestoreDiskResult } from './backup-wire.ts';
 import { decodeStored, STORED_CODEC, StoredChunkInvalid } from './stored-chunk.ts';
 import type { TaskHandler } from './types.ts';
 
@@ -81,36 +81,71 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
     };
     const refuse = (digest: string, why: string): FerryError =>
       new FerryError('chunk_digest_mismatch', `restore refused: the chunk at offset ${offset} ${why}; nothing more is written`, { status: 422, details: { offset, digest } });
+    /** Verifies a chunk record and returns its plain bytes (decoded into `into` when given and compressed). */
+    const verified = (rec: ChunkRecord, into: Buffer | undefined): Buffer => {
+      let data: Buffer;
+      if (rec.data) {
+        data = rec.data;
+      } else {
+        try {
+          data = decodeStored(rec.stored!, rec.length, rec.stored![0] === STORED_CODEC.zstd ? into : undefined);
+        } catch (e) {
+          if (e instanceof StoredChunkInvalid) throw refuse(rec.digest, `does not decode (${e.message})`);
+          throw e;
+        }
+      }
+      const actual = createHash('sha256').update(data).digest('hex');
+      if (actual !== rec.digest) throw refuse(rec.digest, `hashes to ${actual}, not to ${rec.digest}`);
+      r.chunks_verified++;
+      return data;
+    };
+    // The last chunk written or queued: patches ("at" records) overlay it in place while it is
+    // still in the pending run, else they are written at their offset.
+    let slotStart = 0;
+    let slotData: Buffer | null = null;
+    let patchAt: number | null = null;
     for await (const frame of ctx.openPull(p.channel)) {
       for (const rec of decodeRecords(frame)) {
+        if (rec.type === RECORD.at) {
+          if (patchAt !== null || offset === 0) throw new FerryError('backup_stream_invalid', 'a restore stream carried a misplaced patch record', { status: 400 });
+          patchAt = rec.length;
+          continue;
+        }
+        if (patchAt !== null) {
+          const at = patchAt;
+          patchAt = null;
+          if (at + rec.length > offset - slotStart) throw new FerryError('backup_stream_invalid', `a patch of ${rec.length} bytes at ${at} does not fit its chunk`, { status: 400 });
+          if (rec.type !== RECORD.zero && !rec.data && !rec.stored) throw new FerryError('backup_stream_invalid', 'a restore stream carried a reference record without data', { status: 400 });
+          const bytes = rec.type === RECORD.zero ? null : verified(rec, Buffer.allocUnsafe(rec.length));
+          if (slotData && run.at(-1) === slotData) {
+            if (bytes) bytes.copy(slotData, at);
+            else slotData.fill(0, at, at + rec.length);
+          } else {
+            await flush();
+            await writeAll(fh, bytes ?? ZEROS, slotStart + at, rec.length);
+            r.bytes_written += rec.length;
+          }
+          r.patches = (r.patches ?? 0) + 1;
+          continue;
+        }
+        slotStart = offset;
+        slotData = null;
         if (rec.type === RECORD.zero) {
           await flush();
           if (block) await writeAll(fh, ZEROS, offset, rec.length);
           else r.zero_bytes_skipped += rec.length;
         } else if ((rec.type === RECORD.data && rec.data) || (rec.type === RECORD.stored && rec.stored)) {
-          let data: Buffer;
-          if (rec.data) {
-            data = rec.data;
-          } else {
-            let into: Buffer | undefined;
-            if (rec.stored![0] === STORED_CODEC.zstd) {
-              if (rec.length > DECODE_BYTES - decodedUsed) await flush();
-              // A chunk larger than the whole buffer (chunk sizes above 4 MiB) gets its own.
-              into = rec.length <= DECODE_BYTES ? decoded.subarray(decodedUsed, decodedUsed + rec.length) : Buffer.allocUnsafe(rec.length);
-            }
-            try {
-              data = decodeStored(rec.stored!, rec.length, into);
-            } catch (e) {
-              if (e instanceof StoredChunkInvalid) throw refuse(rec.digest, `does not decode (${e.message})`);
-              throw e;
-            }
-            if (into && rec.length <= DECODE_BYTES) decodedUsed += rec.length;
+          let into: Buffer | undefined;
+          if (rec.stored && rec.stored[0] === STORED_CODEC.zstd) {
+            if (rec.length > DECODE_BYTES - decodedUsed) await flush();
+            // A chunk larger than the whole buffer (chunk sizes above 4 MiB) gets its own.
+            into = rec.length <= DECODE_BYTES ? decoded.subarray(decodedUsed, decodedUsed + rec.length) : Buffer.allocUnsafe(rec.length);
           }
-          const actual = createHash('sha256').update(data).digest('hex');
-          if (actual !== rec.digest) throw refuse(rec.digest, `hashes to ${actual}, not to ${rec.digest}`);
-          r.chunks_verified++;
+          const data = verified(rec, into);
+          if (into && rec.length <= DECODE_BYTES) decodedUsed += rec.length;
           if (run.length === 0) runAt = offset;
           run.push(data);
+          slotData = data;
           runBytes += rec.length;
           r.bytes_written += rec.length;
         } else {

@@ -63,3 +63,58 @@ describe('ingest: how much of an upload the hub re-hashes', () => {
     expect(v.damaged).toEqual([r.diskChunks[5]]);
   });
 });
+
+describe('ingest: patch records', () => {
+  async function stream(fill: (p: RecordPacker) => Promise<void>): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    const p = new RecordPacker(async (f) => void out.push(Buffer.from(f)));
+    await fill(p);
+    await p.flush();
+    return out;
+  }
+  const base = randomBytes(16384);
+  const page = randomBytes(4096);
+
+  it('stores a patch and lists it against the chunk before it', async () => {
+    const repo = await freshRepo();
+    const f = await stream(async (p) => {
+      await p.add(RECORD.data, sha256(base), base.length, base);
+      await p.add(RECORD.at, '', 8192);
+      await p.add(RECORD.data, sha256(page), page.length, page);
+      await p.add(RECORD.zero, '', base.length);
+      await p.add(RECORD.at, '', 0);
+      await p.add(RECORD.zero, '', 4096);
+    });
+    const r = await ingestRecords(iterate(f), repo, 'bk', 'disk', undefined, () => 'grpc', 16384);
+    expect(r.diskChunks).toEqual([sha256(base), null]);
+    expect(r.diskPatches).toEqual([
+      [0, 8192, sha256(page), 4096],
+      [1, 0, null, 4096],
+    ]);
+    expect(r.size).toBe(2 * 16384);
+    expect(await repo.hasChunks([sha256(page)])).toEqual([true]);
+  });
+
+  it('refuses a patch with no chunk before it, one that does not fit its chunk, one in a stream backup, and a stream ending after "at"', async () => {
+    const cases: [string, 'disk' | 'stream', (p: RecordPacker) => Promise<void>][] = [
+      ['first', 'disk', async (p) => void (await p.add(RECORD.at, '', 0))],
+      ['too long', 'disk', async (p) => {
+        await p.add(RECORD.data, sha256(base), base.length, base);
+        await p.add(RECORD.at, '', 16384 - 2048);
+        await p.add(RECORD.data, sha256(page), page.length, page);
+      }],
+      ['stream', 'stream', async (p) => {
+        await p.add(RECORD.data, sha256(base), base.length, base);
+        await p.add(RECORD.at, '', 0);
+      }],
+      ['dangling', 'disk', async (p) => {
+        await p.add(RECORD.data, sha256(base), base.length, base);
+        await p.add(RECORD.at, '', 0);
+      }],
+    ];
+    for (const [name, kind, fill] of cases) {
+      const repo = await freshRepo();
+      await expect(ingestRecords(iterate(await stream(fill)), repo, 'bk', kind, undefined, () => 'grpc', 16384), name).rejects.toMatchObject({ code: 'backup_stream_invalid' });
+    }
+  });
+});

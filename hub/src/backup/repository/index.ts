@@ -9,6 +9,8 @@ export {
   MANIFEST_FORMAT,
   manifestDigests,
   parseManifest,
+  patchesBySlot,
+  type ManifestPatch,
   type DiskManifest,
   type SnapshotManifest,
   type SnapshotSummary,

@@ -15,12 +15,24 @@ const common = {
   size: z.number().int().nonnegative(),
 };
 
-/** A disk image: fixed-size aligned chunks; `null` marks an all-zero range that is not stored. */
+/**
+ * A patch: `[slot, at, digest, length]`, the `length` bytes at `at` inside chunk `slot` are chunk
+ * `digest` (null: zeros) instead of the base chunk's bytes. Patches of a slot apply in order.
+ */
+const patch = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), digest.nullable(), z.number().int().positive()]);
+export type ManifestPatch = z.infer<typeof patch>;
+
+/**
+ * A disk image: fixed-size aligned chunks; `null` marks an all-zero range that is not stored.
+ * `patches` (optional, sorted by slot) overlay small changed ranges on a chunk, so a scattered
+ * change tracked by a dirty bitmap stores the changed bytes, not whole chunks.
+ */
 export const diskManifestSchema = z.object({
   ...common,
   kind: z.literal('disk'),
   chunkSize: z.number().int().positive(),
   chunks: z.array(digest.nullable()),
+  patches: z.array(patch).optional(),
 });
 
 /** A stream (dump, file): content-defined chunks in order, each with its length. */
@@ -65,6 +77,14 @@ export function parseManifest(value: unknown): SnapshotManifest {
         { snapshotId: m.id },
       );
     }
+    let last = 0;
+    for (const [slot, at, , n] of m.patches ?? []) {
+      const slotLength = Math.min(m.chunkSize, m.size - slot * m.chunkSize);
+      if (slot < last || slot >= m.chunks.length || at + n > slotLength) {
+        throw new RepositoryError('manifest_invalid', `disk manifest ${m.id}: patch [${slot}, ${at}, ${n}] is out of order or outside its chunk`, { snapshotId: m.id });
+      }
+      last = slot;
+    }
   } else {
     const total = m.chunks.reduce((n, c) => n + c.n, 0);
     if (total !== m.size) {
@@ -81,6 +101,7 @@ export function manifestDigests(m: SnapshotManifest): Set<string> {
   const out = new Set<string>();
   if (m.kind === 'disk') {
     for (const d of m.chunks) if (d !== null) out.add(d);
+    for (const p of m.patches ?? []) if (p[2] !== null) out.add(p[2]);
   } else {
     for (const c of m.chunks) out.add(c.d);
   }
@@ -92,4 +113,16 @@ export function summarize(m: SnapshotManifest): SnapshotSummary {
   if (m.parent !== undefined) s.parent = m.parent;
   if (m.meta !== undefined) s.meta = m.meta;
   return s;
+}
+
+/** A disk manifest's patches by slot, in the order they apply. */
+export function patchesBySlot(m: SnapshotManifest): Map<number, ManifestPatch[]> {
+  const out = new Map<number, ManifestPatch[]>();
+  if (m.kind !== 'disk') return out;
+  for (const p of m.patches ?? []) {
+    let list = out.get(p[0]);
+    if (!list) out.set(p[0], (list = []));
+    list.push(p);
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { CODEC } from './codec.ts';
 import { RepositoryError } from './errors.ts';
-import type { SnapshotManifest } from './manifest.ts';
+import { patchesBySlot, type SnapshotManifest } from './manifest.ts';
 import type { Repository } from './repository.ts';
 
 /** One piece of a restored snapshot, in order. `data === null` is a range of zeros. */
@@ -81,9 +81,25 @@ async function* readInOrder<T>(items: Item[], readAhead: number, read: (digest: 
  */
 export async function* restoreSnapshot(repo: Repository, id: string, options: RestoreOptions = {}): AsyncGenerator<RestoreBlock> {
   const manifest = await repo.readSnapshot(id);
-  for await (const [it, data] of readInOrder(snapshotChunks(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getChunk(d))) {
-    if (data !== null && data.length !== it.length) {
-      throw new Error(`snapshot ${id}: chunk ${it.digest} has ${data.length} bytes, manifest says ${it.length}`);
+  const patches = patchesBySlot(manifest);
+  let slot = 0;
+  for await (const [it, base] of readInOrder(snapshotChunks(manifest), Math.max(1, options.readAhead ?? 8), (d) => repo.getChunk(d))) {
+    if (base !== null && base.length !== it.length) {
+      throw new Error(`snapshot ${id}: chunk ${it.digest} has ${base.length} bytes, manifest says ${it.length}`);
+    }
+    let data = base;
+    const mine = patches.get(slot++);
+    if (mine) {
+      // A copy: the chunk's buffer may be shared (the decoder's output, a cached chunk).
+      data = base ? Buffer.from(base) : Buffer.alloc(it.length);
+      for (const [, at, digest, n] of mine) {
+        if (digest === null) data.fill(0, at, at + n);
+        else {
+          const bytes = await repo.getChunk(digest);
+          if (bytes.length !== n) throw new Error(`snapshot ${id}: patch chunk ${digest} has ${bytes.length} bytes, manifest says ${n}`);
+          bytes.copy(data, at);
+        }
+      }
     }
     if (data === null && options.zeros === 'buffer') {
       yield { offset: it.offset, length: it.length, data: it.length <= ZERO_PAGE.length ? ZERO_PAGE.subarray(0, it.length) : Buffer.alloc(it.length) };
