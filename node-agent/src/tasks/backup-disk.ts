@@ -21,6 +21,12 @@ const READ_BYTES = 1024 * 1024;
  * alternated 2 GiB full backups came out no faster (6.3-6.4 s with two, 5.5-6.0 s with six).
  */
 const READ_AHEAD = 6;
+/**
+ * Patch chunks whose reads (a few pages each) may be in flight: small cold reads cost latency,
+ * not bandwidth. 2 GiB scattered 1 % bitmap incremental, alternated runs: 1.36-1.72 s with 6,
+ * 1.28-1.29 s with 32.
+ */
+const PATCHES_AHEAD = 32;
 
 /**
  * `backup.disk`: reads a disk (raw file or block device, or a qcow2 image through qemu-nbd) in
@@ -140,7 +146,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
       const patchReads = new Map<number, Promise<Buffer[]>>();
       let launched = 0;
       const launch = () => {
-        while (launched < steps.length && inflight.size < READ_AHEAD) {
+        while (launched < steps.length && inflight.size < READ_AHEAD && patchReads.size < PATCHES_AHEAD) {
           const s = steps[launched]!;
           if (s.action === CHUNK_ACTION.read) {
             const pr =
