@@ -49,13 +49,13 @@ export function threadDelta(before: Map<string, number>, after: Map<string, numb
     .join(', ');
 }
 
-/** Whole-machine CPU seconds from /proc/stat: busy (everything but idle and iowait) and idle. */
-export function machineCpu(): { busy: number; idle: number; iowait: number } {
+/** Whole-machine CPU seconds from /proc/stat: busy (everything but idle and iowait), idle, and steal (taken by the hypervisor). */
+export function machineCpu(): { busy: number; idle: number; iowait: number; steal: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = f[3]!;
   const iowait = f[4]!;
   const total = f.reduce((a, b) => a + b, 0);
-  return { busy: (total - idle - iowait) / TICK, idle: idle / TICK, iowait: iowait / TICK };
+  return { busy: (total - idle - iowait) / TICK, idle: idle / TICK, iowait: iowait / TICK, steal: (f[7] ?? 0) / TICK };
 }
 
 /** Bytes read from and written to the machine's whole disks (/proc/diskstats; partitions are not counted twice). */
@@ -115,7 +115,7 @@ export function meterStep(hubPid: number, agent: number, timeline: boolean): { s
       const d1 = diskBytes();
       return [
         ...(timer ? [`  timeline (per 200 ms, tenths of a CPU: hub main/agent main/agent others/machine): ${strip.join(' ')}`] : []),
-        `  machine: busy ${(m1.busy - m0.busy).toFixed(2)} s, idle ${(m1.idle - m0.idle).toFixed(2)} s, iowait ${(m1.iowait - m0.iowait).toFixed(2)} s (all CPUs); disk read ${((d1.read - d0.read) / 1e6).toFixed(0)} MB, written ${((d1.written - d0.written) / 1e6).toFixed(0)} MB`,
+        `  machine: busy ${(m1.busy - m0.busy).toFixed(2)} s, idle ${(m1.idle - m0.idle).toFixed(2)} s, iowait ${(m1.iowait - m0.iowait).toFixed(2)} s, steal ${(m1.steal - m0.steal).toFixed(2)} s (all CPUs); disk read ${((d1.read - d0.read) / 1e6).toFixed(0)} MB, written ${((d1.written - d0.written) / 1e6).toFixed(0)} MB`,
         `  threads: hub ${threadDelta(ht0, threadCpu(hubPid))}; agent ${threadDelta(at0, threadCpu(agent))}`,
       ];
     },

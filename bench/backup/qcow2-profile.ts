@@ -7,7 +7,7 @@
  *   BENCH_IMG_MIB=2048 node --import tsx bench/backup/qcow2-profile.ts
  *
  * Env: BENCH_IMG_MIB (2048), BENCH_WORK (/tmp/ferry-qcow2-profile), SERIES ("scattered clustered"),
- * PROFILE_STEP (full or incremental: a V8 CPU profile of the agent during that step, written to
+ * PROFILE_RESTORE=1 (then restore the incremental), DROP_CACHES=1 (cold page cache per step), PRINT_LOGS=1 (the job logs with times), PROFILE_TIMELINE=1, PROFILE_STEP (full, incremental or restore: a V8 CPU profile of the agent during that step, written to
  * BENCH_WORK/cpu; summarize with cpu-top.ts).
  * Per series: a fresh repository, a full backup of the image as qcow2, then 1 % of its 4 KiB
  * blocks rewritten through qemu-nbd (the dirty bitmap records them) and an incremental.
@@ -40,7 +40,7 @@ function signalProfilers(agent: number): void {
 async function main(): Promise<void> {
   ensureQemu();
   rmSync(WORK, { recursive: true, force: true });
-  for (const d of ['img', 'repo']) mkdirSync(path.join(WORK, d), { recursive: true });
+  for (const d of ['img', 'repo', 'restore']) mkdirSync(path.join(WORK, d), { recursive: true });
   const base = path.join(WORK, 'base.img');
   const raw = path.join(WORK, 'changed.img');
   const img = path.join(WORK, 'img', 'disk.qcow2');
@@ -62,7 +62,12 @@ async function main(): Promise<void> {
       copyFileSync(base, raw);
       spawnSync('python3', [GEN, 'mutate', raw, '43', '1', series]);
       const repo = await api('POST', '/api/v1/repositories', { name: `q-${series}`, path: path.join(WORK, 'repo', series) });
-      for (const type of ['full', 'incremental']) {
+      let last = '';
+      const ids: Record<string, string> = {};
+      // PROFILE_RESTORE=1: restore the incremental; =2: the full and the incremental, alternated twice (patches' cost).
+      const restores = process.env.PROFILE_RESTORE === '2' ? ['restore-full', 'restore', 'restore-full', 'restore'] : process.env.PROFILE_RESTORE ? ['restore'] : [];
+      const steps = ['full', 'incremental', ...restores];
+      for (const type of steps) {
         if (type === 'incremental') await applyChanges(base, raw, img);
         if (type === profileStep) signalProfilers(pid);
         if (process.env.DROP_CACHES) dropCaches();
@@ -70,7 +75,11 @@ async function main(): Promise<void> {
         const h0 = process.cpuUsage();
         const [a0, c0] = procCpu(pid);
         const t0 = Date.now();
-        const b = await api('POST', '/api/v1/backups', { source: { agent_id: agentId, path: img }, type, repository_id: repo.id });
+        const from = type === 'restore-full' ? ids.full! : last;
+        const b = type.startsWith('restore')
+          ? { ...(await api('POST', `/api/v1/backups/${from}/restore`, { target: { agent_id: agentId, path: path.join(WORK, 'restore', `${series}.raw`) } })), id: from }
+          : await api('POST', '/api/v1/backups', { source: { agent_id: agentId, path: img }, type, repository_id: repo.id });
+        if (!type.startsWith('restore')) last = ids[type] = String(b.id);
         const end = await wait(String(b.job_id));
         // The job's own end, not when the poll noticed it.
         const wall = (Math.min(Date.now(), end) - t0) / 1000;

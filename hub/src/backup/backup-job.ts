@@ -73,6 +73,7 @@ async function runOne(d: BackupDeps, ctx: JobContext, backupId: string): Promise
               chunk_size: repo.config.chunking.disk.size,
               channel: ch.name,
               compression,
+              patches: true,
               format: b.format ?? 'auto',
               change_tracking: {
                 chain: changeTrackingChain(b.repository_id, b.source_key),

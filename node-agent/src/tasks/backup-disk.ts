@@ -72,7 +72,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     const changed = await trackedChanges(disk, p, previous.length === chunks, r, ctx);
     let plan = planChunks(size, chunkSize, allocated, changed);
     // Small changes inside a chunk the parent has: only the changed ranges are read and sent.
-    let patchRanges = changed ? planPatches(plan, chunkSize, size, changed, (i) => (i < previous.length ? (previousPatches.get(i)?.length ?? 0) : -1)) : new Map<number, Extent[]>();
+    let patchRanges = changed && p.patches ? planPatches(plan, chunkSize, size, changed, (i) => (i < previous.length ? (previousPatches.get(i)?.length ?? 0) : -1)) : new Map<number, Extent[]>();
     if (changed && ct && ct.audit_sample_percent > 0) {
       const carried: number[] = [];
       // A patched chunk's bytes are not its base chunk's: the audit compares whole chunks only.

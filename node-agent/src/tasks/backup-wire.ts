@@ -203,6 +203,8 @@ export interface BackupDiskPayload {
   previous_channel?: string;
   /** Pull channel with the previous snapshot's patches (encodePatchList), when it has any. */
   previous_patches_channel?: string;
+  /** The hub stores patches ("at" records): absent (an older hub), the agent sends whole chunks only. */
+  patches?: boolean;
   /** 'raw', 'qcow2' or 'auto'/absent (the agent probes for the qcow2 magic). */
   format?: string | null;
   /** Changed-block tracking (qcow2 dirty bitmaps); sources without tracking ignore it. */
