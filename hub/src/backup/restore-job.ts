@@ -6,6 +6,7 @@ import { RecordPacker } from '../../../node-agent/src/tasks/record-packer.ts';
 import { BACKUP_TASKS, type BackupDeps } from './deps.ts';
 import { CODEC, patchesBySlot, RepositoryError, snapshotChunks, type Repository, type SnapshotManifest } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';
+import { SpanReader } from './restore-spans.ts';
 
 const ATTEMPTS = 3;
 
@@ -78,9 +79,17 @@ export function restoreJobRunner(d: BackupDeps): JobRunner {
  */
 async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, state: { repoError?: unknown }): Promise<void> {
   const packer = new RecordPacker((f) => ch.write(f), 2);
-  const fill = (digest: string, length: number) => async (target: Buffer) => {
+  // In order: each chunk, then its patches (an "at" record before each).
+  const entries: { digest: string | null; length: number; at: number | null }[] = [];
+  const patches = patchesBySlot(m);
+  snapshotChunks(m).forEach((c, slot) => {
+    entries.push({ digest: c.digest, length: c.length, at: null });
+    for (const [, at, digest, n] of patches.get(slot) ?? []) entries.push({ digest, length: n, at });
+  });
+  const spans = new SpanReader(repo, entries.map((e) => e.digest));
+  const fill = (i: number, digest: string, length: number) => async (target: Buffer) => {
     try {
-      await repo.readStoredInto(digest, target);
+      await spans.fill(i, digest, target);
       // A raw form must be the manifest's length: the agent would refuse it, the hub can say why.
       if (target[0] === CODEC.raw && target.length - 1 !== length) {
         throw new RepositoryError('chunk_corrupt', `snapshot ${m.id}: chunk ${digest} has ${target.length - 1} bytes, the manifest says ${length}`, { digest });
@@ -90,27 +99,22 @@ async function produce(ch: RelayChannel, repo: Repository, m: SnapshotManifest, 
       throw e;
     }
   };
-  const chunk = async (digest: string | null, length: number) => {
-    if (digest === null) return packer.add(RECORD.zero, '', length);
-    let storedLength: number;
-    try {
-      storedLength = repo.storedLength(digest);
-    } catch (e) {
-      state.repoError ??= e;
-      throw e;
-    }
-    await packer.addStoredFrom(digest, length, storedLength, fill(digest, length));
-  };
-  const patches = patchesBySlot(m);
   try {
-    let slot = 0;
-    for (const c of snapshotChunks(m)) {
-      await chunk(c.digest, c.length);
-      // Each patch: an "at" record, then the patch's bytes as a chunk record (the agent overlays them).
-      for (const [, at, digest, n] of patches.get(slot++) ?? []) {
-        await packer.add(RECORD.at, '', at);
-        await chunk(digest, n);
+    for (const [i, e] of entries.entries()) {
+      // A patch: an "at" record, then the patch's bytes as a chunk record (the agent overlays them).
+      if (e.at !== null) await packer.add(RECORD.at, '', e.at);
+      if (e.digest === null) {
+        await packer.add(RECORD.zero, '', e.length);
+        continue;
       }
+      let storedLength: number;
+      try {
+        storedLength = repo.storedLength(e.digest);
+      } catch (err) {
+        state.repoError ??= err;
+        throw err;
+      }
+      await packer.addStoredFrom(e.digest, e.length, storedLength, fill(i, e.digest, e.length));
     }
     await packer.flush();
     ch.end();

@@ -46,6 +46,17 @@ export class ChunkReader {
     return loc.length;
   }
 
+  /** See Repository.storedLocation. */
+  storedLocation(digest: string): { pack: string; offset: number; length: number } | null {
+    const loc = this.index.get(digest);
+    return loc && !loc.pack.writer ? { pack: loc.pack.id, offset: loc.offset, length: loc.length } : null;
+  }
+
+  /** See Repository.readPackRange. */
+  readPackRange(pack: string, offset: number, into: Buffer): Promise<Buffer> {
+    return this.backend.readAt(packKey(pack), offset, into.length, into);
+  }
+
   /** See Repository.readStoredInto. */
   async readStoredInto(digest: string, target: Buffer): Promise<void> {
     const stored = await this.readStored(digest, target);

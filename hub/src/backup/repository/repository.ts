@@ -200,6 +200,23 @@ export class Repository {
     return this.reader.storedLength(digest);
   }
 
+  /**
+   * Where a chunk's stored form lies in a sealed pack, so a reader can fetch neighbours in one
+   * read (readPackRange); null when missing or in a pack still being written.
+   */
+  storedLocation(digest: string): { pack: string; offset: number; length: number } | null {
+    return this.reader.storedLocation(digest);
+  }
+
+  /**
+   * Reads `into.length` bytes of pack `pack` at `offset`. Unchecked bytes: a caller checks each
+   * chunk in them as readStoredInto would, and falls back to readStoredInto when the pack has
+   * gone (a repack moved its chunks: `object_not_found`).
+   */
+  readPackRange(pack: string, offset: number, into: Buffer): Promise<Buffer> {
+    return this.reader.readPackRange(pack, offset, into);
+  }
+
   /** getStoredChunk into `target` (exactly `storedLength(digest)` bytes), e.g. a slice of a record frame. */
   readStoredInto(digest: string, target: Buffer): Promise<void> {
     return this.reader.readStoredInto(digest, target);
