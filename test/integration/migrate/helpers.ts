@@ -29,6 +29,10 @@ export async function startHub(o: { dataDir?: string; listen?: boolean; builtin?
     FERRY_DATA_DIR: dataDir,
     FERRY_HTTP_PORT: '0',
     FERRY_GRPC_PORT: String(o.grpcPort ?? 0),
+    // Any free data port, also on a restart with the gRPC port pinned: its default there (gRPC
+    // port + 1) may be another process's ephemeral port by then (EADDRINUSE in one CI run).
+    // The built-in agent learns the data port from the hub.
+    FERRY_DATA_PORT: '0',
     FERRY_BUILTIN_AGENT: o.builtin ? 'on' : 'off',
     FERRY_LOG_LEVEL: 'silent',
     FERRY_AGENT_TIMEOUT_SECONDS: '6',
