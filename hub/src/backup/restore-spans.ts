@@ -2,6 +2,11 @@ import { CODEC, isRepositoryError, type Repository } from './repository/index.ts
 
 /** Largest pack read that serves a run of chunks. */
 const SPAN_BYTES = 1024 * 1024;
+/**
+ * Bytes between two chunks that still read as one span: a pack puts a 36-byte entry header
+ * before each stored form (docs/repository-format.md), so neighbours are never flush.
+ */
+const MAX_GAP = 4096;
 /** Span buffers kept for reuse (a restore has about as many in flight as frames being filled). */
 const KEEP = 8;
 
@@ -29,37 +34,49 @@ export class SpanReader {
   private readonly spans: (Span | null)[];
   private readonly at: number[];
   private readonly free: Buffer[] = [];
+  /** Pack reads made: one per span of several chunks, one per chunk read on its own. */
+  readonly reads = { spans: 0, single: 0 };
 
   /** `digests`: the chunks in the order `fill` will be called for them (null entries are skipped). */
   constructor(
     private readonly repo: Repository,
     digests: readonly (string | null)[],
   ) {
-    let cur: Span | null = null;
+    // The span being built per pack: a patched snapshot alternates between its base chunks' pack
+    // and its patches' pack, and each keeps its own run.
+    const open = new Map<string, Span>();
     this.at = new Array<number>(digests.length).fill(0);
     this.spans = digests.map((d, i) => {
       const loc = d === null ? null : repo.storedLocation(d);
       if (!loc) return null;
-      if (cur && cur.pack === loc.pack && cur.offset + cur.length === loc.offset && cur.length + loc.length <= SPAN_BYTES) {
-        this.at[i] = cur.length;
-        cur.length += loc.length;
+      const cur = open.get(loc.pack);
+      const gap = cur ? loc.offset - (cur.offset + cur.length) : -1;
+      if (cur && gap >= 0 && gap <= MAX_GAP && loc.offset + loc.length - cur.offset <= SPAN_BYTES) {
+        this.at[i] = loc.offset - cur.offset;
+        cur.length = loc.offset + loc.length - cur.offset;
         cur.count++;
         cur.left++;
         return cur;
       }
-      cur = { pack: loc.pack, offset: loc.offset, length: loc.length, count: 1, left: 1, read: null, buffer: null };
-      return cur;
+      const span: Span = { pack: loc.pack, offset: loc.offset, length: loc.length, count: 1, left: 1, read: null, buffer: null };
+      open.set(loc.pack, span);
+      return span;
     });
   }
 
   /** Fills `target` with the stored form of chunk `i` (`digest`), as Repository.readStoredInto does. */
   async fill(i: number, digest: string, target: Buffer): Promise<void> {
     const span = this.spans[i];
-    if (!span || span.count === 1) return this.repo.readStoredInto(digest, target);
+    if (!span || span.count === 1) {
+      this.reads.single++;
+      return this.repo.readStoredInto(digest, target);
+    }
     try {
       if (!span.read) {
-        span.buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(SPAN_BYTES);
+        // Pooled buffers for long spans only: a short one (a few chunks between patches) would pin 1 MiB.
+        span.buffer = span.length > SPAN_BYTES / 4 ? (this.free.pop() ?? Buffer.allocUnsafeSlow(SPAN_BYTES)) : Buffer.allocUnsafe(span.length);
         span.read = this.repo.readPackRange(span.pack, span.offset, span.buffer.subarray(0, span.length));
+        this.reads.spans++;
       }
       let bytes: Buffer | null = null;
       try {
@@ -69,11 +86,14 @@ export class SpanReader {
       }
       const from = this.at[i]!;
       const ok = bytes !== null && bytes.length >= from + target.length && (bytes[from] === CODEC.raw || bytes[from] === CODEC.zstd);
-      if (!ok || !bytes) return await this.repo.readStoredInto(digest, target);
+      if (!ok || !bytes) {
+        this.reads.single++;
+        return await this.repo.readStoredInto(digest, target);
+      }
       bytes.copy(target, 0, from, from + target.length);
     } finally {
       if (--span.left === 0 && span.buffer) {
-        if (this.free.length < KEEP) this.free.push(span.buffer);
+        if (span.buffer.length === SPAN_BYTES && this.free.length < KEEP) this.free.push(span.buffer);
         span.buffer = null;
       }
     }

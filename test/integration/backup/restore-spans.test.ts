@@ -24,9 +24,9 @@ async function repoWith(chunks: Buffer[]): Promise<{ repo: Repository; root: str
 }
 
 /** Every entry's stored form through the span reader, in order, as a restore asks for them. */
-async function readAll(repo: Repository, order: (string | null)[]): Promise<(Buffer | null)[]> {
+async function readAll(repo: Repository, order: (string | null)[]): Promise<{ got: (Buffer | null)[]; reads: SpanReader['reads'] }> {
   const spans = new SpanReader(repo, order);
-  return Promise.all(
+  const got = await Promise.all(
     order.map(async (d, i) => {
       if (d === null) return null;
       const target = Buffer.alloc(repo.storedLength(d));
@@ -34,6 +34,7 @@ async function readAll(repo: Repository, order: (string | null)[]): Promise<(Buf
       return target;
     }),
   );
+  return { got, reads: spans.reads };
 }
 
 describe('restore span reads', () => {
@@ -43,11 +44,27 @@ describe('restore span reads', () => {
   it('gives every chunk the bytes readStoredInto gives, in pack order, out of order, with zeros and repeats between', async () => {
     const { repo, digests } = await repoWith(chunks);
     const order = [...digests.slice(0, 20), null, digests[3]!, ...digests.slice(20).reverse(), digests[39]!, null];
-    const got = await readAll(repo, order);
+    const { got, reads } = await readAll(repo, order);
+    // The first 20 in pack order (< 2 MiB stored): one or two span reads; the 22 others (a
+    // repeat, a reversed run, a repeat) are never next to the chunk before them: one read each.
+    expect(reads.spans).toBeGreaterThanOrEqual(1);
+    expect(reads.spans + reads.single).toBeLessThanOrEqual(24);
     for (const [i, d] of order.entries()) {
       if (d === null) expect(got[i]).toBeNull();
       else expect(got[i]!.equals(await repo.getStoredChunk(d)), `entry ${i}`).toBe(true);
     }
+  });
+
+  it('keeps a run per pack when the order alternates between two packs (a patched snapshot: base chunks, patches)', async () => {
+    const { repo, digests } = await repoWith(chunks.slice(0, 10));
+    const patches = Array.from({ length: 10 }, (_, i) => logText(4096, 100 + i));
+    for (const p of patches) await repo.putChunk(sha256(p), p);
+    await repo.flush();
+    const order = digests.flatMap((d, i) => [d, sha256(patches[i]!)]);
+    expect(repo.storedLocation(order[0]!)!.pack).not.toBe(repo.storedLocation(order[1]!)!.pack);
+    const { got, reads } = await readAll(repo, order);
+    for (const [i, d] of order.entries()) expect(got[i]!.equals(await repo.getStoredChunk(d!)), `entry ${i}`).toBe(true);
+    expect(reads).toEqual({ spans: 2, single: 0 });
   });
 
   it('a damaged chunk inside a span still fails as chunk_corrupt, and its neighbours still read', async () => {
