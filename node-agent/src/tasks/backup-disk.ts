@@ -43,10 +43,13 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
     throw new FerryError('bad_request', `chunk_size ${chunkSize} is not a power of two >= 4096`);
   }
   const ct = p.change_tracking;
+  // The parent's digests arrive while the disk opens (qemu-img and qemu-nbd start-up for a qcow2).
+  const parent = readPrevious(ctx, p);
+  parent.catch(() => undefined); // awaited below, once the disk is open
   const disk = await openDiskSource(p.path, splitList(process.env.FERRY_AGENT_DISK_PATHS), { format: p.format, chain: ct?.chain, token: ct?.token ?? null });
   try {
     const { size, format } = disk.describe();
-    const { previous, patches: previousPatches } = await readPrevious(ctx, p);
+    const { previous, patches: previousPatches } = await parent;
     const chunks = Math.ceil(size / chunkSize);
     const r: BackupDiskResult = {
       size,
