@@ -56,6 +56,30 @@ describe('ChunkUploader', () => {
     expect(stats().maxInFlight).toBe(LOOKUPS_IN_FLIGHT);
   });
 
+  it('sends patches (at + candidate without lookup) as data in order, between looked-up chunks, without asking the hub about them', async () => {
+    const base = randomBytes(512);
+    const pages = Array.from({ length: 300 }, () => randomBytes(64));
+    const { ctx, stats } = hubStub(new Set([sha(base)]));
+    const frames: Buffer[] = [];
+    const up = new ChunkUploader(ctx, 'b1', async (f) => void frames.push(Buffer.from(f)));
+    await up.candidate(sha(base), base);
+    for (const [i, p] of pages.entries()) {
+      await up.patchAt(i * 64);
+      await up.candidate(sha(p), p, false);
+    }
+    await up.finish();
+    const records = frames.flatMap((f) => [...decodeRecords(f)]);
+    expect(records[0]).toMatchObject({ type: RECORD.ref, digest: sha(base) });
+    records.slice(1).forEach((r, i) => {
+      if (i % 2 === 0) expect(r).toMatchObject({ type: RECORD.at, length: (i / 2) * 64 });
+      else expect(r.data?.equals(pages[(i - 1) / 2]!)).toBe(true);
+    });
+    expect(records).toHaveLength(1 + 2 * pages.length);
+    // One lookup: the base chunk's. Progress counts one chunk, not the patches.
+    expect(stats().calls).toBe(1);
+    expect(up.emitted).toBe(1);
+  });
+
   it('stops at the first failed lookup and emits nothing after it', async () => {
     let n = 0;
     const ctx = {

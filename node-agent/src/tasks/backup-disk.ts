@@ -194,7 +194,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
             r.patch_bytes! += data.length;
             await up.patchAt(ranges[n]!.offset);
             if (isAllZero(data)) await up.zero(data.length);
-            else await up.candidate(createHash('sha256').update(data).digest('hex'), data);
+            else await up.candidate(createHash('sha256').update(data).digest('hex'), data, false);
           }
         } else {
           const buf = await inflight.get(k)!;

@@ -19,7 +19,8 @@ type Entry =
   | { kind: 'at'; at: number }
   | { kind: 'zero'; length: number }
   | { kind: 'known'; digest: string; length: number }
-  | { kind: 'candidate'; digest: string; data: Buffer };
+  | { kind: 'candidate'; digest: string; data: Buffer }
+  | { kind: 'upload'; digest: string; data: Buffer };
 
 /**
  * Turns a backup's chunks, in order, into records on the push channel. Chunks the agent cannot
@@ -69,11 +70,17 @@ export class ChunkUploader {
     await this.push({ kind: 'known', digest, length });
   }
 
-  async candidate(digest: string, data: Buffer): Promise<void> {
+  /**
+   * A chunk the hub may have. With `lookup` false it is sent without asking (a patch: a few
+   * changed pages, which the repository almost never has; it dedupes on arrival anyway), so a
+   * run of them does not wait for lookup round trips.
+   */
+  async candidate(digest: string, data: Buffer, lookup = true): Promise<void> {
     if (this.seen.has(digest)) return this.push({ kind: 'known', digest, length: data.length });
     this.seen.add(digest);
-    this.pendingLookups++;
     this.holds?.retain(data);
+    if (!lookup) return this.push({ kind: 'upload', digest, data });
+    this.pendingLookups++;
     await this.push({ kind: 'candidate', digest, data });
   }
 
@@ -156,7 +163,7 @@ export class ChunkUploader {
       }
       if (e.kind === 'zero') await this.packer.add(RECORD.zero, '', e.length);
       else if (e.kind === 'known') await this.packer.add(RECORD.ref, e.digest, e.length);
-      else if (have[c++] === '1') {
+      else if (e.kind === 'candidate' && have[c++] === '1') {
         await this.packer.add(RECORD.ref, e.digest, e.data.length);
         this.holds?.release(e.data);
       } else {
