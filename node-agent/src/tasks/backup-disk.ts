@@ -127,16 +127,12 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
       });
     };
     const chunkLength = (i: number) => Math.min(chunkSize, size - i * chunkSize);
-    /** Chunk i as the parent has it: its base chunk and its patches. */
-    const carry = async (i: number) => {
+    /** Chunk i as the parent has it: its base chunk and its patches (counted as unchanged or zero unless it is being patched). */
+    const carry = async (i: number, patching = false) => {
       const d = previous[i] ?? null;
-      if (d === null) {
-        await up.zero(chunkLength(i));
-        r.zero_chunks++;
-      } else {
-        await up.known(d, chunkLength(i));
-        r.unchanged_chunks++;
-      }
+      if (d === null) await up.zero(chunkLength(i));
+      else await up.known(d, chunkLength(i));
+      if (!patching) r[d === null ? 'zero_chunks' : 'unchanged_chunks']++;
       for (const x of previousPatches.get(i) ?? []) {
         await up.patchAt(x.at);
         if (x.digest === null) await up.zero(x.length);
@@ -185,7 +181,7 @@ export const backupDisk: TaskHandler = async (payload, ctx) => {
           const reads = await patchReads.get(k)!;
           patchReads.delete(k);
           // The parent's chunk with its patches, then the new ones (applied in order, so they win).
-          await carry(s.start);
+          await carry(s.start, true);
           const ranges = patchRanges.get(s.start)!;
           for (let n = 0; n < ranges.length; n++) {
             const data = reads[n]!;
