@@ -1,6 +1,6 @@
 import { FerryError } from '../../../common/src/errors.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { decodeRecords, RECORD, type ChunkRecord } from '../../../node-agent/src/tasks/backup-wire.ts';
+import { decodeRecords, RECORD, streamInvalid as invalid, type ChunkRecord } from '../../../node-agent/src/tasks/backup-wire.ts';
 import type { ManifestPatch, Repository } from './repository/index.ts';
 import { toFerryError } from './repositories.ts';
 
@@ -90,7 +90,6 @@ export async function ingestRecords(
   };
   let patchAt: number | null = null;
   let slotLength = 0;
-  const invalid = (why: string) => new FerryError('backup_stream_invalid', why, { status: 400 });
   for await (const frame of frames) {
     for (const rec of decodeRecords(frame)) {
       if (failure) throw toFerryError(failure);
@@ -109,7 +108,7 @@ export async function ingestRecords(
       slotLength = rec.length;
       if (kind === 'disk' && chunkSize > 0 && rec.length > chunkSize) throw invalid(`a ${rec.length}-byte record in a disk stream of ${chunkSize}-byte chunks`);
       if (rec.type === RECORD.zero) {
-        if (kind === 'stream') throw new FerryError('backup_stream_invalid', 'a stream backup carried a zero record', { status: 400 });
+        if (kind === 'stream') throw invalid('a stream backup carried a zero record');
         r.diskChunks.push(null);
       } else {
         if (kind === 'disk') r.diskChunks.push(rec.digest);

@@ -101,7 +101,12 @@ export function* decodeRecords(frame: Buffer): Generator<ChunkRecord> {
 }
 
 function protocolError(message: string): FerryError {
-  return new FerryError('backup_stream_invalid', `backup record stream: ${message}`, { status: 400 });
+  return streamInvalid(`backup record stream: ${message}`);
+}
+
+/** A record stream that breaks the rules above (the reader's 400, `backup_stream_invalid`). */
+export function streamInvalid(message: string): FerryError {
+  return new FerryError('backup_stream_invalid', message, { status: 400 });
 }
 
 /** Previous snapshot's digests for an incremental: 32 bytes per chunk, all zero for a zero chunk. */

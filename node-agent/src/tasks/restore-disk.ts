@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../../../common/src/errors.ts';
 import { checkWriteAllowed, splitList } from '../disks/path-policy.ts';
-import { decodeRecords, RECORD, type ChunkRecord, type RestoreDiskPayload, type RestoreDiskResult } from './backup-wire.ts';
+import { decodeRecords, RECORD, streamInvalid, type ChunkRecord, type RestoreDiskPayload, type RestoreDiskResult } from './backup-wire.ts';
 import { decodeStored, STORED_CODEC, StoredChunkInvalid } from './stored-chunk.ts';
 import type { TaskHandler } from './types.ts';
 
@@ -81,6 +81,7 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
     };
     const refuse = (digest: string, why: string): FerryError =>
       new FerryError('chunk_digest_mismatch', `restore refused: the chunk at offset ${offset} ${why}; nothing more is written`, { status: 422, details: { offset, digest } });
+    const noData = () => streamInvalid('a restore stream carried a reference record without data');
     /** Verifies a chunk record and returns its plain bytes (decoded into `into` when given and compressed). */
     const verified = (rec: ChunkRecord, into: Buffer | undefined): Buffer => {
       let data: Buffer;
@@ -107,15 +108,15 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
     for await (const frame of ctx.openPull(p.channel)) {
       for (const rec of decodeRecords(frame)) {
         if (rec.type === RECORD.at) {
-          if (patchAt !== null || offset === 0) throw new FerryError('backup_stream_invalid', 'a restore stream carried a misplaced patch record', { status: 400 });
+          if (patchAt !== null || offset === 0) throw streamInvalid('a restore stream carried a misplaced patch record');
           patchAt = rec.length;
           continue;
         }
         if (patchAt !== null) {
           const at = patchAt;
           patchAt = null;
-          if (at + rec.length > offset - slotStart) throw new FerryError('backup_stream_invalid', `a patch of ${rec.length} bytes at ${at} does not fit its chunk`, { status: 400 });
-          if (rec.type !== RECORD.zero && !rec.data && !rec.stored) throw new FerryError('backup_stream_invalid', 'a restore stream carried a reference record without data', { status: 400 });
+          if (at + rec.length > offset - slotStart) throw streamInvalid(`a patch of ${rec.length} bytes at ${at} does not fit its chunk`);
+          if (rec.type !== RECORD.zero && !rec.data && !rec.stored) throw noData();
           const bytes = rec.type === RECORD.zero ? null : verified(rec, Buffer.allocUnsafe(rec.length));
           if (slotData && run.at(-1) === slotData) {
             if (bytes) bytes.copy(slotData, at);
@@ -149,7 +150,7 @@ export const restoreDisk: TaskHandler = async (payload, ctx) => {
           runBytes += rec.length;
           r.bytes_written += rec.length;
         } else {
-          throw new FerryError('backup_stream_invalid', 'a restore stream carried a reference record without data', { status: 400 });
+          throw noData();
         }
         offset += rec.length;
       }
